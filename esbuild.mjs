@@ -1,0 +1,48 @@
+// One build config for every bundle (extension host, model host, CLI, webviews), in the style of vscode-hexeditor.
+// onnxruntime-node stays external: it loads a native .node binary and platform libraries at run time.
+import * as esbuild from 'esbuild';
+
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+const common = {
+  bundle: true,
+  sourcemap: production ? false : 'linked',
+  minify: production,
+  logLevel: 'info',
+};
+
+const nodeCommon = {
+  ...common,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: ['vscode', 'onnxruntime-node'],
+};
+
+/** @type {esbuild.BuildOptions[]} */
+const builds = [
+  { ...nodeCommon, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist' },
+  { ...nodeCommon, entryPoints: { modelhost: 'src/modelhost/main.ts' }, outdir: 'dist' },
+  { ...nodeCommon, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
+  {
+    ...common,
+    platform: 'browser',
+    format: 'iife',
+    target: 'chrome120',
+    entryPoints: { viewer: 'webview/main.ts' },
+    outdir: 'dist/webview',
+    loader: { '.css': 'css' },
+  },
+];
+
+// Entries that do not exist yet are skipped so the build works while the project grows.
+import { existsSync } from 'node:fs';
+const present = builds.filter((b) => Object.values(b.entryPoints).every((p) => existsSync(p)));
+
+if (watch) {
+  const ctxs = await Promise.all(present.map((b) => esbuild.context(b)));
+  await Promise.all(ctxs.map((c) => c.watch()));
+} else {
+  await Promise.all(present.map((b) => esbuild.build(b)));
+}
