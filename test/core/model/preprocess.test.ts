@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { linearTaps, preprocessVolume, type PreprocessSpec } from '../../../src/core/model/preprocess';
+import type { Mat4, NiftiHeader, NiftiVolume, VoxelArray } from '../../../src/core/nifti/types';
+import { requirePython, runPython } from './python';
+
+const SCRIPT = join(__dirname, 'preprocess_reference.py');
+
+const SPEC: PreprocessSpec = {
+  inputSize: [6, 10, 12],
+  windows: [
+    { center: -600, width: 1500 },
+    { center: 40, width: 400 },
+    { center: 400, width: 1800 },
+  ],
+  mean: [0.5, 0.45, 0.4],
+  std: [0.25, 0.2, 0.3],
+};
+
+export function makeVolume(
+  dims: [number, number, number],
+  affine: Mat4,
+  data: VoxelArray,
+  slope = 1,
+  inter = 0,
+): NiftiVolume {
+  const header: NiftiHeader = {
+    format: 'nifti1',
+    littleEndian: true,
+    dims,
+    frames: 1,
+    spacing: [0, 1, 2].map((c) => Math.hypot(affine[0]![c]!, affine[1]![c]!, affine[2]![c]!)) as [number, number, number],
+    datatype: data instanceof Int16Array ? 'int16' : 'float32',
+    datatypeCode: data instanceof Int16Array ? 4 : 16,
+    bitpix: data instanceof Int16Array ? 16 : 32,
+    voxOffset: 352,
+    sclSlope: slope,
+    sclInter: inter,
+    affine,
+    affineSource: 'sform',
+    orientation: '',
+    qformCode: 0,
+    sformCode: 1,
+    description: '',
+    calMin: 0,
+    calMax: 0,
+    xyztUnits: 10,
+    intentCode: 0,
+  };
+  return { header, data };
+}
+
+/** A seeded CT-like volume: smooth structure spanning air to bone plus noise, so every window is exercised. */
+function ctLike(dims: [number, number, number], seed: number): Int16Array {
+  const [nx, ny, nz] = dims;
+  const out = new Int16Array(nx * ny * nz);
+  let s = seed;
+  const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  for (let k = 0; k < nz; k++)
+    for (let j = 0; j < ny; j++)
+      for (let i = 0; i < nx; i++) {
+        const base = 900 * Math.sin(i * 0.7 + k * 0.3) + 700 * Math.cos(j * 0.45 - k * 0.2) - 250;
+        out[i + nx * (j + ny * k)] = Math.round(base + (rnd() - 0.5) * 300);
+      }
+  return out;
+}
+
+function reference(py: string, vol: NiftiVolume, spec: PreprocessSpec) {
+  const dir = mkdtempSync(join(tmpdir(), 'ctlens-pre-'));
+  try {
+    const raw = join(dir, 'vox.raw');
+    const out = join(dir, 'out.raw');
+    writeFileSync(raw, Buffer.from(vol.data.buffer, vol.data.byteOffset, vol.data.byteLength));
+    const meta = JSON.parse(
+      runPython(
+        py,
+        [SCRIPT],
+        JSON.stringify({
+          raw,
+          out,
+          dtype: vol.data instanceof Int16Array ? 'int16' : 'float32',
+          dims: vol.header.dims,
+          affine: vol.header.affine,
+          slope: vol.header.sclSlope,
+          inter: vol.header.sclInter,
+          input_size: spec.inputSize,
+          windows: spec.windows.map((w) => [w.center, w.width]),
+          mean: spec.mean,
+          std: spec.std,
+        }),
+      ),
+    ) as { canonical_affine: Mat4; canonical_shape: number[] };
+    const bytes = readFileSync(out);
+    return { pixels: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), ...meta };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+describe('core/model/preprocess', () => {
+  it('computes torch align_corners=False source taps', () => {
+    // Downsampling 10 → 4: scale 2.5, centres at 0.75, 3.25, 5.75, 8.25.
+    const t = linearTaps(10, 4);
+    assert.deepEqual(Array.from(t.i0), [0, 3, 5, 8]);
+    assert.deepEqual(Array.from(t.w1).map((x) => +x.toFixed(6)), [0.75, 0.25, 0.75, 0.25]);
+    // Upsampling 3 → 6: first source position is negative and clamps to 0; the last neighbour clamps to n-1.
+    const u = linearTaps(3, 6);
+    assert.equal(u.i0[0], 0);
+    assert.equal(u.w1[0], 0);
+    assert.equal(u.i1[5], 2);
+  });
+
+  const cases: { name: string; dims: [number, number, number]; affine: Mat4; slope?: number; inter?: number }[] = [
+    {
+      name: 'RAS, anisotropic, downsampled',
+      dims: [24, 20, 9],
+      affine: [[0.8, 0, 0, -10], [0, 0.8, 0, -8], [0, 0, 2.5, 30], [0, 0, 0, 1]],
+    },
+    {
+      name: 'LPS (the DICOM habit)',
+      dims: [16, 18, 11],
+      affine: [[-1.2, 0, 0, 10], [0, -1.2, 0, 12], [0, 0, 3, -20], [0, 0, 0, 1]],
+    },
+    {
+      name: 'LAS with scl_slope/inter, upsampled along S',
+      dims: [14, 15, 4],
+      affine: [[-0.957, 0, 0, 120], [0, 0.957, 0, -100], [0, 0, 1.5, 0], [0, 0, 0, 1]],
+      slope: 0.5,
+      inter: -200,
+    },
+    {
+      name: 'permuted axes (file i along S, j along R, k along A), small rotation',
+      dims: [8, 22, 13],
+      affine: [[0.01, 1.1, 0, -5], [0, 0.02, -0.9, 4], [2.0, 0, 0.03, 1], [0, 0, 0, 1]],
+    },
+  ];
+
+  for (const c of cases) {
+    it(`matches nibabel + torch: ${c.name} (max abs diff ≤ 1e-4)`, function () {
+      const py = requirePython(this);
+      const vol = makeVolume(c.dims, c.affine, ctLike(c.dims, 7), c.slope ?? 1, c.inter ?? 0);
+      const ours = preprocessVolume(vol, SPEC);
+      const ref = reference(py, vol, SPEC);
+      assert.deepEqual(ours.shape, [1, 3, ...SPEC.inputSize]);
+      assert.ok(maxAbsDiff(ours.pixelValues, ref.pixels) <= 1e-4, `max abs diff ${maxAbsDiff(ours.pixelValues, ref.pixels)}`);
+      assert.deepEqual(ours.geometry.canonicalDims, ref.canonical_shape);
+      for (let r = 0; r < 4; r++)
+        for (let col = 0; col < 4; col++)
+          assert.ok(Math.abs(ours.geometry.canonicalAffine[r]![col]! - ref.canonical_affine[r]![col]!) < 1e-9);
+    });
+  }
+
+  it('reports intensity statistics of what the model sees', () => {
+    const dims: [number, number, number] = [4, 4, 4];
+    const data = new Int16Array(64).fill(-800); // all lung density
+    data.fill(1000, 0, 16); // one dense slab
+    const vol = makeVolume(dims, [[2, 0, 0, 0], [0, 2, 0, 0], [0, 0, 2, 0], [0, 0, 0, 1]], data);
+    const out = preprocessVolume(vol, { ...SPEC, inputSize: [4, 4, 4] });
+    assert.equal(out.stats.lungFraction + out.stats.boneFraction > 0.99, true);
+    assert.equal(out.stats.maxHu, 1000);
+    assert.equal(out.stats.minHu, -800);
+    assert.deepEqual(out.stats.extentMm, [8, 8, 8]);
+  });
+
+  it('refuses NaN voxels and bad specs by name', () => {
+    const data = new Float32Array(27).fill(0);
+    data[13] = NaN;
+    const vol = makeVolume([3, 3, 3], [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]], data);
+    assert.throws(() => preprocessVolume(vol, { ...SPEC, inputSize: [3, 3, 3] }), /^ModelError: BadInput: .*NaN/);
+    assert.throws(() => preprocessVolume(vol, { ...SPEC, mean: [0.5] }), /BadConfig: hu_windows \(3\), mean \(1\)/);
+  });
+
+  it('honours an aborted signal', () => {
+    const vol = makeVolume([8, 8, 8], [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]], new Int16Array(512));
+    assert.throws(() => preprocessVolume(vol, SPEC, AbortSignal.abort()), /Aborted/);
+  });
+});

@@ -1,0 +1,38 @@
+"""Independent reference for src/core/model/preprocess.ts (contract C6), used live by preprocess.test.ts.
+
+Reads a JSON request on stdin: {"raw": path to little-endian file voxels (i fastest), "dtype": numpy dtype,
+"dims": [nx, ny, nz], "affine": 4x4, "slope", "inter", "input_size": [D, H, W], "windows": [[L, W], ...],
+"mean": [...], "std": [...], "out": path}. Writes pixel_values [3, D, H, W] float32 little-endian to "out".
+nibabel does the canonical reorientation (as_closest_canonical), torch the trilinear resampling.
+"""
+import json
+import sys
+
+import nibabel as nib
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def main() -> None:
+    req = json.load(sys.stdin)
+    nx, ny, nz = req["dims"]
+    data = np.fromfile(req["raw"], dtype=np.dtype(req["dtype"]).newbyteorder("<")).reshape((nx, ny, nz), order="F")
+    img = nib.Nifti1Image(data, np.array(req["affine"], dtype=np.float64))
+    canon = nib.as_closest_canonical(img)
+    stored = np.asanyarray(canon.dataobj)
+    hu = stored.astype(np.float32) * np.float32(req["slope"]) + np.float32(req["inter"])  # [R, A, S]
+    vol = torch.from_numpy(np.ascontiguousarray(hu.transpose(2, 1, 0)))[None, None]  # [1, 1, S, A, R]
+    d, h, w = req["input_size"]
+    res = F.interpolate(vol, size=(d, h, w), mode="trilinear", align_corners=False)[0, 0]
+    chans = []
+    for (level, width), m, s in zip(req["windows"], req["mean"], req["std"]):
+        x = ((res - (level - width / 2)) / width).clamp(0, 1)
+        chans.append((x - m) / s)
+    out = torch.stack(chans).numpy().astype("<f4")
+    out.tofile(req["out"])
+    print(json.dumps({"canonical_affine": canon.affine.tolist(), "canonical_shape": list(canon.shape)}))
+
+
+if __name__ == "__main__":
+    main()
