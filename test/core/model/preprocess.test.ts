@@ -3,8 +3,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { linearTaps, preprocessVolume, type PreprocessSpec } from '../../../src/core/model/preprocess';
-import type { Mat4, NiftiHeader, NiftiVolume, VoxelArray } from '../../../src/core/nifti/types';
+import type { Mat4, NiftiVolume } from '../../../src/core/nifti/types';
 import { requirePython, runPython } from './python';
+import { makeVolume } from './volumes';
 
 const SCRIPT = join(__dirname, 'preprocess_reference.py');
 
@@ -18,39 +19,6 @@ const SPEC: PreprocessSpec = {
   mean: [0.5, 0.45, 0.4],
   std: [0.25, 0.2, 0.3],
 };
-
-export function makeVolume(
-  dims: [number, number, number],
-  affine: Mat4,
-  data: VoxelArray,
-  slope = 1,
-  inter = 0,
-): NiftiVolume {
-  const header: NiftiHeader = {
-    format: 'nifti1',
-    littleEndian: true,
-    dims,
-    frames: 1,
-    spacing: [0, 1, 2].map((c) => Math.hypot(affine[0]![c]!, affine[1]![c]!, affine[2]![c]!)) as [number, number, number],
-    datatype: data instanceof Int16Array ? 'int16' : 'float32',
-    datatypeCode: data instanceof Int16Array ? 4 : 16,
-    bitpix: data instanceof Int16Array ? 16 : 32,
-    voxOffset: 352,
-    sclSlope: slope,
-    sclInter: inter,
-    affine,
-    affineSource: 'sform',
-    orientation: '',
-    qformCode: 0,
-    sformCode: 1,
-    description: '',
-    calMin: 0,
-    calMax: 0,
-    xyztUnits: 10,
-    intentCode: 0,
-  };
-  return { header, data };
-}
 
 /** A seeded CT-like volume: smooth structure spanning air to bone plus noise, so every window is exercised. */
 function ctLike(dims: [number, number, number], seed: number): Int16Array {
