@@ -171,7 +171,8 @@ export interface RoutingSummary {
   experts: ExpertLoad[];
 }
 
-export type FinishReason = 'eos' | 'length' | 'cancelled';
+/** Cancelling is not a finish: a cancelled request ends with an `Aborted` error (the text so far was streamed). */
+export type FinishReason = 'eos' | 'length';
 
 export interface GenerateResult {
   /** The model's own text, decoded from its tokens. */
