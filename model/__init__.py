@@ -1,0 +1,1 @@
+"""CT Lens model pipeline: synthetic data, the TGH-MoE 3D MLLM, training, export and evaluation."""
