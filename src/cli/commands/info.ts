@@ -1,0 +1,139 @@
+// `ctlens info FILE [--json] [--voxel i,j,k ...]`: what CT Lens reads from a NIfTI file — format, dims, spacing,
+// datatype, affine, orientation, value stats and chosen voxels (scaled values, frame 0, file voxel order).
+// The --json object is what the tests compare with nibabel.
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { decodeNifti, NiftiError, type NiftiVolume } from '../../core/nifti';
+import { nodeInflate } from '../../core/nifti/inflate-node';
+import { valueAt, volumeStats } from '../../core/volume';
+import { EXIT_OK, EXIT_USER_ERROR, type CliIo } from '../io';
+
+const USAGE = 'usage: ctlens info FILE [--json] [--voxel i,j,k ...]';
+
+export interface InfoJson {
+  format: 'nifti1' | 'nifti2';
+  dims: [number, number, number];
+  frames: number;
+  spacing: [number, number, number];
+  datatype: string;
+  affine: number[][];
+  orientation: string;
+  stats: { min: number; max: number; mean: number };
+  voxels: { ijk: [number, number, number]; value: number }[];
+}
+
+interface InfoArgs {
+  file: string;
+  json: boolean;
+  voxels: [number, number, number][];
+}
+
+class UsageError extends Error {}
+
+const VOXEL = /^(\d+),(\d+),(\d+)$/;
+
+function parseArgs(args: string[]): InfoArgs {
+  let file: string | undefined;
+  let json = false;
+  const voxels: [number, number, number][] = [];
+  const addVoxel = (text: string) => {
+    const m = VOXEL.exec(text.replace(/\s+/g, ''));
+    if (!m) throw new UsageError(`--voxel wants i,j,k (three non-negative integers), got '${text}'`);
+    voxels.push([Number(m[1]), Number(m[2]), Number(m[3])]);
+  };
+  for (let n = 0; n < args.length; n++) {
+    const a = args[n]!;
+    if (a === '--json') json = true;
+    else if (a === '--voxel') {
+      if (n + 1 >= args.length) throw new UsageError('--voxel needs i,j,k');
+      addVoxel(args[++n]!);
+      // `--voxel 1,2,3 4,5,6`: further triples belong to the same flag.
+      while (n + 1 < args.length && VOXEL.test(args[n + 1]!)) addVoxel(args[++n]!);
+    } else if (a.startsWith('--voxel=')) addVoxel(a.slice('--voxel='.length));
+    else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option '${a}'`);
+    else if (file === undefined) file = a;
+    else throw new UsageError(`one FILE only (got '${file}' and '${a}')`);
+  }
+  if (file === undefined) throw new UsageError('FILE is missing');
+  return { file, json, voxels };
+}
+
+export async function run(args: string[], io: CliIo): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    io.stdout(`${USAGE}\n`);
+    return EXIT_OK;
+  }
+  const wantsJson = args.includes('--json');
+  const fail = (message: string): number => {
+    if (wantsJson) io.stdout(`${JSON.stringify({ error: message })}\n`);
+    else io.stderr(`ctlens info: ${message}\n`);
+    return EXIT_USER_ERROR;
+  };
+
+  let parsed: InfoArgs;
+  try {
+    parsed = parseArgs(args);
+  } catch (err) {
+    if (err instanceof UsageError) return fail(`${err.message}\n${USAGE}`);
+    throw err;
+  }
+
+  const file = path.resolve(io.cwd, parsed.file);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : String((err as Error).message);
+    return fail(`cannot read ${parsed.file}: ${why}`);
+  }
+
+  let volume: NiftiVolume;
+  try {
+    volume = await decodeNifti(bytes, { inflate: nodeInflate, name: file });
+  } catch (err) {
+    if (err instanceof NiftiError) return fail(err.message);
+    throw err;
+  }
+
+  const { header } = volume;
+  for (const [i, j, k] of parsed.voxels) {
+    const [nx, ny, nz] = header.dims;
+    if (i >= nx || j >= ny || k >= nz) return fail(`voxel ${i},${j},${k} is outside the volume ${nx}×${ny}×${nz}`);
+  }
+  const stats = volumeStats(volume);
+  const info: InfoJson = {
+    format: header.format,
+    dims: header.dims,
+    frames: header.frames,
+    spacing: header.spacing,
+    datatype: header.datatype,
+    affine: header.affine,
+    orientation: header.orientation,
+    stats: { min: stats.min, max: stats.max, mean: stats.mean },
+    voxels: parsed.voxels.map((ijk) => ({ ijk, value: valueAt(volume, ...ijk) })),
+  };
+  if (parsed.json) io.stdout(`${JSON.stringify(info)}\n`);
+  else io.stdout(humanSummary(parsed.file, volume, info, stats.nonFinite, bytes.length));
+  return EXIT_OK;
+}
+
+function humanSummary(name: string, volume: NiftiVolume, info: InfoJson, nonFinite: number, fileBytes: number): string {
+  const h = volume.header;
+  const num = (x: number) => (Number.isInteger(x) ? String(x) : Number(x.toPrecision(6)).toString());
+  const scaled = h.sclSlope !== 1 || h.sclInter !== 0 ? `, scaled ×${num(h.sclSlope)} + ${num(h.sclInter)}` : '';
+  const code = h.affineSource === 'sform' ? `, code ${h.sformCode}` : h.affineSource === 'qform' ? `, code ${h.qformCode}` : '';
+  const rows = [
+    `${path.basename(name)}  (${fileBytes} bytes)`,
+    `  format       ${h.format === 'nifti1' ? 'NIfTI-1' : 'NIfTI-2'}, ${h.littleEndian ? 'little' : 'big'}-endian, voxels from byte ${h.voxOffset}`,
+    `  dims         ${info.dims.join(' × ')}${h.frames > 1 ? `, ${h.frames} frames (stats and voxels from frame 0)` : ''}`,
+    `  spacing      ${info.spacing.map(num).join(' × ')} mm`,
+    `  datatype     ${h.datatype}${scaled}`,
+    `  orientation  ${h.orientation} (affine from ${h.affineSource}${code})`,
+    `  affine       ${info.affine.slice(0, 3).map((r) => `[${r.map((x) => num(x).padStart(10)).join(' ')} ]`).join('\n               ')}`,
+    `  values       min ${num(info.stats.min)}  max ${num(info.stats.max)}  mean ${num(info.stats.mean)}${nonFinite ? `  (${nonFinite} NaN/Inf voxels left out)` : ''}`,
+  ];
+  if (h.description) rows.push(`  description  ${h.description}`);
+  for (const v of info.voxels) rows.push(`  voxel ${v.ijk.join(',').padEnd(12)} ${num(v.value)}`);
+  return rows.join('\n') + '\n';
+}

@@ -1,0 +1,40 @@
+// `ctlens` command line: parses argv, picks a command from the table below and runs it (contract C4).
+// Each command lives in src/cli/commands/<name>.ts and exports `run(args, io)` returning the exit code.
+// Commands are loaded lazily so `ctlens info` never pays for loading onnxruntime-node.
+import type { CliIo, CliCommand } from './io';
+import { nodeIo } from './io';
+
+/** The command table. To add a command: add src/cli/commands/<name>.ts and one entry here. */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
+  info: { summary: 'info FILE [--json] [--voxel i,j,k ...]   header, affine, orientation, stats of a NIfTI file', load: () => import('./commands/info') },
+};
+
+function usage(): string {
+  const lines = Object.values(COMMANDS).map((c) => `  ctlens ${c.summary}`);
+  return ['usage:', ...lines, '', 'Exit codes: 0 ok, 2 bad input or usage, 1 internal error.'].join('\n');
+}
+
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    (name === undefined ? io.stderr : io.stdout)(usage() + '\n');
+    return name === undefined ? 2 : 0;
+  }
+  const entry = Object.prototype.hasOwnProperty.call(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!entry) {
+    io.stderr(`ctlens: unknown command '${name}'\n${usage()}\n`);
+    return 2;
+  }
+  const command = await entry.load();
+  return command.run(rest, io);
+}
+
+main(process.argv.slice(2), nodeIo()).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`ctlens: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
