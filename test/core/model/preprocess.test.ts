@@ -35,33 +35,38 @@ function ctLike(dims: [number, number, number], seed: number): Int16Array {
   return out;
 }
 
-function reference(py: string, vol: NiftiVolume, spec: PreprocessSpec) {
+interface Reference {
+  pixels: Float32Array;
+  canonical_affine: Mat4;
+  canonical_shape: number[];
+}
+
+/** Runs the Python reference once for every volume. */
+function references(py: string, vols: NiftiVolume[], spec: PreprocessSpec): Reference[] {
   const dir = mkdtempSync(join(tmpdir(), 'ctlens-pre-'));
   try {
-    const raw = join(dir, 'vox.raw');
-    const out = join(dir, 'out.raw');
-    writeFileSync(raw, Buffer.from(vol.data.buffer, vol.data.byteOffset, vol.data.byteLength));
-    const meta = JSON.parse(
-      runPython(
-        py,
-        [SCRIPT],
-        JSON.stringify({
-          raw,
-          out,
-          dtype: vol.data instanceof Int16Array ? 'int16' : 'float32',
-          dims: vol.header.dims,
-          affine: vol.header.affine,
-          slope: vol.header.sclSlope,
-          inter: vol.header.sclInter,
-          input_size: spec.inputSize,
-          windows: spec.windows.map((w) => [w.center, w.width]),
-          mean: spec.mean,
-          std: spec.std,
-        }),
-      ),
-    ) as { canonical_affine: Mat4; canonical_shape: number[] };
-    const bytes = readFileSync(out);
-    return { pixels: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), ...meta };
+    const reqs = vols.map((vol, n) => {
+      const raw = join(dir, `vox${n}.raw`);
+      writeFileSync(raw, Buffer.from(vol.data.buffer, vol.data.byteOffset, vol.data.byteLength));
+      return {
+        raw,
+        out: join(dir, `out${n}.raw`),
+        dtype: vol.data instanceof Int16Array ? 'int16' : 'float32',
+        dims: vol.header.dims,
+        affine: vol.header.affine,
+        slope: vol.header.sclSlope,
+        inter: vol.header.sclInter,
+        input_size: spec.inputSize,
+        windows: spec.windows.map((w) => [w.center, w.width]),
+        mean: spec.mean,
+        std: spec.std,
+      };
+    });
+    const metas = JSON.parse(runPython(py, [SCRIPT], JSON.stringify(reqs))) as Omit<Reference, 'pixels'>[];
+    return metas.map((meta, n) => {
+      const bytes = readFileSync(reqs[n]!.out);
+      return { pixels: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), ...meta };
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -112,20 +117,23 @@ describe('core/model/preprocess', () => {
     },
   ];
 
-  for (const c of cases) {
+  const vols = cases.map((c) => makeVolume(c.dims, c.affine, ctLike(c.dims, 7), c.slope ?? 1, c.inter ?? 0));
+  let refs: Reference[] | null = null;
+  cases.forEach((c, n) => {
     it(`matches nibabel + torch: ${c.name} (max abs diff ≤ 1e-4)`, function () {
       const py = requirePython(this);
-      const vol = makeVolume(c.dims, c.affine, ctLike(c.dims, 7), c.slope ?? 1, c.inter ?? 0);
-      const ours = preprocessVolume(vol, SPEC);
-      const ref = reference(py, vol, SPEC);
+      refs ??= references(py, vols, SPEC);
+      const ours = preprocessVolume(vols[n]!, SPEC);
+      const ref = refs[n]!;
       assert.deepEqual(ours.shape, [1, 3, ...SPEC.inputSize]);
-      assert.ok(maxAbsDiff(ours.pixelValues, ref.pixels) <= 1e-4, `max abs diff ${maxAbsDiff(ours.pixelValues, ref.pixels)}`);
+      const diff = maxAbsDiff(ours.pixelValues, ref.pixels);
+      assert.ok(diff <= 1e-4, `max abs diff ${diff}`);
       assert.deepEqual(ours.geometry.canonicalDims, ref.canonical_shape);
       for (let r = 0; r < 4; r++)
         for (let col = 0; col < 4; col++)
           assert.ok(Math.abs(ours.geometry.canonicalAffine[r]![col]! - ref.canonical_affine[r]![col]!) < 1e-9);
     });
-  }
+  });
 
   it('reports intensity statistics of what the model sees', () => {
     const dims: [number, number, number] = [4, 4, 4];

@@ -1,6 +1,6 @@
 """Independent reference for src/core/model/preprocess.ts (contract C6), used live by preprocess.test.ts.
 
-Reads a JSON request on stdin: {"raw": path to little-endian file voxels (i fastest), "dtype": numpy dtype,
+Reads a JSON list of requests on stdin (one python start for all cases), each {"raw": path to little-endian file voxels (i fastest), "dtype": numpy dtype,
 "dims": [nx, ny, nz], "affine": 4x4, "slope", "inter", "input_size": [D, H, W], "windows": [[L, W], ...],
 "mean": [...], "std": [...], "out": path}. Writes pixel_values [3, D, H, W] float32 little-endian to "out".
 nibabel does the canonical reorientation (as_closest_canonical), torch the trilinear resampling.
@@ -14,8 +14,7 @@ import torch
 import torch.nn.functional as F
 
 
-def main() -> None:
-    req = json.load(sys.stdin)
+def run(req: dict) -> dict:
     nx, ny, nz = req["dims"]
     data = np.fromfile(req["raw"], dtype=np.dtype(req["dtype"]).newbyteorder("<")).reshape((nx, ny, nz), order="F")
     img = nib.Nifti1Image(data, np.array(req["affine"], dtype=np.float64))
@@ -31,7 +30,11 @@ def main() -> None:
         chans.append((x - m) / s)
     out = torch.stack(chans).numpy().astype("<f4")
     out.tofile(req["out"])
-    print(json.dumps({"canonical_affine": canon.affine.tolist(), "canonical_shape": list(canon.shape)}))
+    return {"canonical_affine": canon.affine.tolist(), "canonical_shape": list(canon.shape)}
+
+
+def main() -> None:
+    print(json.dumps([run(req) for req in json.load(sys.stdin)]))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,116 @@
+// onnxruntime sessions for the three graphs of a package, on the best execution provider that works.
+//
+// `auto` tries the GPU providers this platform's onnxruntime-node build can have, in order of expected speed, and
+// falls back to the CPU; every attempt is reported (which provider runs and why the others could not), because
+// "why is it slow" is the first question a user asks. A GPU provider can fail at session creation for reasons
+// only known at run time (no CUDA libraries, no WebGPU adapter, a driver too old), so trying is the only test.
+
+import * as ort from 'onnxruntime-node';
+import { availableParallelism } from 'node:os';
+import type {
+  ExecutionProviderChoice,
+  ExecutionProviderName,
+  ProviderAttempt,
+  ProviderReport,
+} from '../../shared/modelhost-protocol';
+import { describeError, ModelError } from './errors';
+
+export type GraphRole = 'vision_encoder' | 'embed_tokens' | 'decoder_model_merged';
+export const GRAPH_ROLES: readonly GraphRole[] = ['vision_encoder', 'embed_tokens', 'decoder_model_merged'];
+
+export type SessionSet = Record<GraphRole, ort.InferenceSession>;
+
+export interface CreatedSessions {
+  sessions: SessionSet;
+  provider: ProviderReport;
+}
+
+export interface SessionConfig {
+  /** Intra-op threads; default: every core (onnxruntime's own default is also the physical cores). */
+  threads?: number;
+  /** The decoder's present.* output names (from the package config), kept on the GPU by GPU providers. */
+  kvOutputNames?: readonly string[];
+  /** Injected in tests; default: onnxruntime-node's InferenceSession.create. */
+  create?: (path: string, options: ort.InferenceSession.SessionOptions) => Promise<ort.InferenceSession>;
+}
+
+const GPU_ORDER: Record<string, ExecutionProviderName[]> = {
+  // Linux: CUDA when its libraries were installed (onnxruntime-node downloads them at install time unless told not
+  // to), else WebGPU through Dawn/Vulkan, which the package bundles.
+  linux: ['cuda', 'webgpu'],
+  // Windows: DirectML is bundled and fast on any DX12 GPU; WebGPU (Dawn/D3D12) next.
+  win32: ['dml', 'webgpu'],
+  // macOS: CoreML (ANE/GPU), then WebGPU (Dawn/Metal).
+  darwin: ['coreml', 'webgpu'],
+};
+
+/** Providers to try, in order, for a choice on a platform; `auto` always ends with the CPU. */
+export function providerOrder(choice: ExecutionProviderChoice, platform: string = process.platform): ExecutionProviderName[] {
+  if (choice !== 'auto') return [choice];
+  return [...(GPU_ORDER[platform] ?? []), 'cpu'];
+}
+
+/** Session options per provider (measured: graph optimisation 'all' fuses LayerNorm/GELU/attention on CPU). */
+export function sessionOptions(
+  provider: ExecutionProviderName,
+  role: GraphRole,
+  outputNames: readonly string[] | null,
+  threads: number,
+): ort.InferenceSession.SessionOptions {
+  const options: ort.InferenceSession.SessionOptions = {
+    executionProviders: [provider],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    enableCpuMemArena: true,
+    // Failed provider probes are reported by us; onnxruntime's own error lines on stderr would only repeat them.
+    logSeverityLevel: 3,
+  };
+  // On a GPU provider, keep the KV cache where the model runs: present.* stay GPU buffers and come back as the
+  // next step's past_key_values without a round trip through host memory. Logits still come to the CPU.
+  if (role === 'decoder_model_merged' && outputNames && (provider === 'webgpu' || provider === 'cuda')) {
+    const location: Record<string, ort.Tensor.DataLocation> = {};
+    for (const name of outputNames) if (name.startsWith('present')) location[name] = 'gpu-buffer';
+    options.preferredOutputLocation = location;
+  }
+  return options;
+}
+
+/**
+ * Creates the three sessions on the first provider of `providerOrder(choice)` that accepts all of them.
+ * An explicit provider that fails is an error (ProviderUnavailable) — never a silent CPU fallback.
+ */
+export async function createSessions(
+  paths: Record<GraphRole, string>,
+  choice: ExecutionProviderChoice,
+  config: SessionConfig = {},
+): Promise<CreatedSessions> {
+  const threads = config.threads ?? availableParallelism();
+  const create = config.create ?? ((p, o) => ort.InferenceSession.create(p, o));
+  const attempts: ProviderAttempt[] = [];
+  for (const provider of providerOrder(choice)) {
+    const t0 = performance.now();
+    const made: Partial<SessionSet> = {};
+    try {
+      for (const role of GRAPH_ROLES) {
+        const outputs = role === 'decoder_model_merged' ? (config.kvOutputNames ?? null) : null;
+        made[role] = await create(paths[role], sessionOptions(provider, role, outputs, threads));
+      }
+      attempts.push({ provider, ok: true, ms: performance.now() - t0 });
+      return {
+        sessions: made as SessionSet,
+        provider: { requested: choice, used: provider, attempts },
+      };
+    } catch (e) {
+      attempts.push({ provider, ok: false, error: describeError(e), ms: performance.now() - t0 });
+      await Promise.all(Object.values(made).map((s) => s.release().catch(() => undefined)));
+    }
+  }
+  const why = attempts.map((a) => `${a.provider}: ${a.error}`).join('; ');
+  throw new ModelError('ProviderUnavailable', `no execution provider could load the model (${why})`);
+}
+
+export async function releaseSessions(sessions: SessionSet): Promise<void> {
+  await Promise.all(GRAPH_ROLES.map((r) => sessions[r].release().catch(() => undefined)));
+}
