@@ -1,11 +1,9 @@
-// How to read a file's voxel array in canonical RAS order without copying it: for each canonical axis (i→R, j→A,
-// k→S) the file axis it comes from and whether it is flipped — nibabel's as_closest_canonical, which only permutes
-// and flips (never resamples), so the model sees exactly what PyTorch sees after nibabel's reorientation.
-//
-// TODO(C1): once src/core/volume/orientation.ts lands, build this from its canonicalTransform(header) so the
-// viewer and the model share one orientation rule.
+// How to read a file's voxel array in canonical RAS order without copying it, on top of the orientation rule the
+// viewer uses (src/core/volume/orientation.ts, nibabel's as_closest_canonical: permutations and flips only), so
+// the model and the viewer agree on every voxel's world position.
 
 import type { Mat4, NiftiHeader } from '../nifti/types';
+import { canonicalTransform } from '../volume/orientation';
 
 export interface CanonicalIndexMap {
   /** Canonical voxel counts along R, A, S. */
@@ -14,73 +12,19 @@ export interface CanonicalIndexMap {
   spacing: [number, number, number];
   /** Canonical voxel → world mm (RAS), row-major. */
   affine: Mat4;
-  /** For canonical axis c: the file axis it reads and whether the index runs backwards. */
-  axes: { fileAxis: number; flip: boolean }[];
   /** Offset into the file's voxel array contributed by index `index` along canonical axis `axis`. */
   offset(axis: 0 | 1 | 2, index: number): number;
 }
 
-/**
- * File axis → world axis by repeatedly taking the largest remaining |direction cosine| (nibabel's io_orientation
- * does the same after orthogonalising the affine; they agree for every non-degenerate affine whose axes are less
- * than 45° from the world axes).
- */
 export function canonicalIndexMap(header: NiftiHeader): CanonicalIndexMap {
-  const A = header.affine;
+  const t = canonicalTransform(header);
   const fileDims = header.dims;
-  const norms = [0, 1, 2].map((c) => Math.hypot(A[0]![c]!, A[1]![c]!, A[2]![c]!) || 1);
-  const worldOfFile = [-1, -1, -1];
-  const signOfFile = [1, 1, 1];
-  const usedWorld = new Set<number>();
-  for (let round = 0; round < 3; round++) {
-    let best = -1;
-    let bestFile = -1;
-    let bestWorld = -1;
-    for (let f = 0; f < 3; f++) {
-      if (worldOfFile[f] !== -1) continue;
-      for (let w = 0; w < 3; w++) {
-        if (usedWorld.has(w)) continue;
-        const v = Math.abs(A[w]![f]! / norms[f]!);
-        if (v > best) {
-          best = v;
-          bestFile = f;
-          bestWorld = w;
-        }
-      }
-    }
-    worldOfFile[bestFile] = bestWorld;
-    signOfFile[bestFile] = A[bestWorld]![bestFile]! < 0 ? -1 : 1;
-    usedWorld.add(bestWorld);
-  }
   const strides = [1, fileDims[0], fileDims[0] * fileDims[1]];
-  const axes: { fileAxis: number; flip: boolean }[] = [];
-  for (let c = 0; c < 3; c++) {
-    const f = worldOfFile.indexOf(c);
-    axes.push({ fileAxis: f, flip: signOfFile[f]! < 0 });
-  }
-  const dims = axes.map((a) => fileDims[a.fileAxis]!) as [number, number, number];
-  const spacing = axes.map((a) => norms[a.fileAxis]!) as [number, number, number];
-
-  // canonical index → file index: file[f] = flip ? n_f − 1 − can[c] : can[c]. As a 4×4 matrix P, and the
-  // canonical affine is A·P.
-  const P: Mat4 = [
-    [0, 0, 0, 0],
-    [0, 0, 0, 0],
-    [0, 0, 0, 0],
-    [0, 0, 0, 1],
-  ];
-  axes.forEach((a, c) => {
-    P[a.fileAxis]![c] = a.flip ? -1 : 1;
-    P[a.fileAxis]![3] = a.flip ? fileDims[a.fileAxis]! - 1 : 0;
-  });
-  const affine = matmul4(A, P);
-
   const offset = (axis: 0 | 1 | 2, index: number): number => {
-    const a = axes[axis]!;
-    const n = fileDims[a.fileAxis]!;
-    return strides[a.fileAxis]! * (a.flip ? n - 1 - index : index);
+    const f = t.fileAxis[axis];
+    return strides[f]! * (t.flip[axis] ? fileDims[f]! - 1 - index : index);
   };
-  return { dims, spacing, affine, axes, offset };
+  return { dims: t.dims, spacing: t.spacing, affine: t.affine, offset };
 }
 
 export function matmul4(a: Mat4, b: Mat4): Mat4 {
