@@ -1,0 +1,128 @@
+"""Evaluate a model package on a benchmark split, or score existing outputs.
+
+    python3 -m model.evaluate --package DIR --data DATASET.jsonl [--limit N] [--out RESULTS.jsonl] [--json]
+    python3 -m model.evaluate --predictions RESULTS.jsonl [--json]
+
+With ``--package`` every dataset line (the first N with ``--limit``) is answered by the package's PyTorch
+reference (``model.package``, greedy decoding) and the results lines (C5: the dataset line plus ``prediction``)
+are scored, and written to ``--out`` when given. With ``--predictions`` the lines are scored as they are
+(``ctlens eval --out`` writes the same format), so both languages can be compared on one file.
+
+Output: the metrics of model/metrics.py (docstring there defines each); ``--json`` prints one JSON object with the
+keys bleu1 bleu2 bleu3 bleu4 rouge1 rougeL meteor cider closed_vqa_accuracy open_vqa_f1 finding_f1 n_report n_vqa
+(fractions in 0..1 except cider, on the pycocoevalcap 0–10 scale; null where a group has no samples).
+Exit status 2 with a one-line message (or ``{"error": …}`` with --json) for unusable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from .metrics import METRIC_KEYS, ResultsError, score
+
+
+class UsageError(Exception):
+    pass
+
+
+def read_jsonl(path: str) -> list[dict]:
+    if not os.path.isfile(path):
+        raise UsageError(f"no such file: {path}")
+    lines = []
+    with open(path, encoding="utf-8") as f:
+        for n, raw in enumerate(f, 1):
+            raw = raw.strip()
+            if not raw:
+                continue
+            try:
+                obj = json.loads(raw)
+            except json.JSONDecodeError as e:
+                raise UsageError(f"{path}:{n}: not valid JSON ({e.msg})") from None
+            if not isinstance(obj, dict):
+                raise UsageError(f"{path}:{n}: each line must be a JSON object")
+            lines.append(obj)
+    return lines
+
+
+def predict(package_dir: str, data_path: str, lines: list[dict], max_new_tokens: int, progress=None) -> list[dict]:
+    """Run the package's PyTorch reference on each line; returns results lines."""
+    try:
+        from . import package as pkg_mod  # the model helper's loader; imported only when a model must run
+    except ImportError as e:
+        raise UsageError(f"model.package is not available ({e}); score existing outputs with --predictions") from None
+    model = pkg_mod.load_package(package_dir)
+    root = os.path.dirname(os.path.abspath(data_path))
+    out = []
+    for k, line in enumerate(lines, 1):
+        image = os.path.join(root, line["image"])
+        text = model.answer(image, line["question"], task=line["task"], max_new_tokens=max_new_tokens)
+        out.append({**line, "prediction": text})
+        if progress:
+            progress(k, len(lines))
+    return out
+
+
+def format_table(metrics: dict) -> str:
+    rows = []
+    for k in METRIC_KEYS:
+        v = metrics[k]
+        rows.append(f"{k:20s} {'n/a' if v is None else (v if isinstance(v, int) else f'{v:.4f}')}")
+    return "\n".join(rows)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python3 -m model.evaluate", description=__doc__.split("\n\n")[0])
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--package", help="model package folder (runs the model)")
+    src.add_argument("--predictions", help="results jsonl to score as is")
+    p.add_argument("--data", help="dataset.jsonl (with --package)")
+    p.add_argument("--limit", type=int, help="only the first N lines")
+    p.add_argument("--out", help="write results lines here (with --package)")
+    p.add_argument("--max-new-tokens", type=int, default=256)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    a = p.parse_args(argv)
+
+    def fail(msg: str) -> int:
+        if a.json:
+            print(json.dumps({"error": msg}))
+        else:
+            print(f"model.evaluate: {msg}", file=sys.stderr)
+        return 2
+
+    try:
+        if a.predictions:
+            lines = read_jsonl(a.predictions)
+            if a.limit is not None:
+                lines = lines[: a.limit]
+        else:
+            if not a.data:
+                raise UsageError("--package needs --data DATASET.jsonl")
+            lines = read_jsonl(a.data)
+            if a.limit is not None:
+                lines = lines[: a.limit]
+            t0 = time.perf_counter()
+
+            def progress(k, n):
+                if k == n or k % max(1, n // 20) == 0:
+                    print(f"evaluate: {k}/{n} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+
+            lines = predict(a.package, a.data, lines, a.max_new_tokens, progress)
+            if a.out:
+                with open(a.out, "w", encoding="utf-8") as f:
+                    for line in lines:
+                        f.write(json.dumps(line) + "\n")
+        if not lines:
+            raise UsageError("no lines to score")
+        metrics = score(lines)
+    except (UsageError, ResultsError) as e:
+        return fail(str(e))
+    print(json.dumps(metrics) if a.json else format_table(metrics))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
