@@ -102,9 +102,8 @@ async function inflateInto(input: Uint8Array, sink: VoxelSink, options: DecodeOp
     failure = classifyInflateError(err);
   }
   if (failure) {
-    // Bytes after a complete gzip member that are not another member (padding, junk): the data is whole and
-    // its CRC checked, so accept the file as gzip readers that stop at the member end do.
-    if (sink.complete && failure.kind === 'corrupt' && /header check/i.test(failure.message)) return;
+    // Junk after the last gzip member lands here too (zlib reads it as a bad member header): refused, as
+    // nibabel (Python's gzip) and zlib.gunzipSync refuse it. Zero padding after a member is accepted by zlib.
     const at = `after ${sink.received} decompressed bytes`;
     if (failure.kind === 'truncated') {
       const of = sink.header ? ` of the ${sink.needed} its header describes` : '';
