@@ -103,6 +103,8 @@ export interface InputGeometry {
 export interface InputStats {
   /** Fraction of voxels at lung density (−950…−500 HU). */
   lungFraction: number;
+  /** mL of low-density (< −500 HU) regions enclosed by tissue in their axial slice: litres of lung in a chest. */
+  enclosedLowDensityMl: number;
   /** Fraction of voxels denser than 300 HU. */
   boneFraction: number;
   /** Fraction of voxels below −950 HU (air). */

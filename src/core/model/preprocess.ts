@@ -108,6 +108,8 @@ export function preprocessVolume(volume: NiftiVolume, spec: PreprocessSpec, sign
   let minHu = Infinity;
   let maxHu = -Infinity;
   let nan = 0;
+  // HU of the resampled grid, kept for the body-aware statistics below (D·H·W floats, small).
+  const huGrid = new Float32Array(plane);
   const hu = (offset: number): number => Math.fround(Math.fround(data[offset]! * slope) + inter);
 
   for (let d = 0; d < D; d++) {
@@ -138,6 +140,7 @@ export function preprocessVolume(volume: NiftiVolume, spec: PreprocessSpec, sign
         if (v < minHu) minHu = v;
         if (v > maxHu) maxHu = v;
         const at = (d * H + h) * W + w;
+        huGrid[at] = v;
         for (let c = 0; c < C; c++) {
           let x = (v - lo[c]!) / width[c]!;
           x = x < 0 ? 0 : x > 1 ? 1 : x;
@@ -156,6 +159,9 @@ export function preprocessVolume(volume: NiftiVolume, spec: PreprocessSpec, sign
     geometry: { canonicalDims: map.dims, canonicalAffine: map.affine },
     stats: {
       lungFraction: lung / n,
+      enclosedLowDensityMl: enclosedLowDensityMl(
+        huGrid, D, H, W, ((nR * map.spacing[0]) / W) * ((nA * map.spacing[1]) / H) * ((nS * map.spacing[2]) / D),
+      ),
       boneFraction: bone / n,
       airFraction: air / n,
       extentMm: [nR * map.spacing[0], nA * map.spacing[1], nS * map.spacing[2]],
@@ -163,6 +169,48 @@ export function preprocessVolume(volume: NiftiVolume, spec: PreprocessSpec, sign
       maxHu,
     },
   };
+}
+
+/**
+ * Volume (mL) of low-density (< −500 HU) regions enclosed by tissue in their axial slice: a flood fill from the
+ * slice border through low density marks the air around the patient; what stays unreached is air or lung inside
+ * the body. Lungs give litres; a head (sinuses, mastoids) or an abdomen (bowel gas) gives far less.
+ */
+export function enclosedLowDensityMl(hu: Float32Array, D: number, H: number, W: number, voxelMm3: number): number {
+  const LOW = -500;
+  const seen = new Uint8Array(H * W);
+  const stack = new Int32Array(H * W);
+  let enclosed = 0;
+  for (let d = 0; d < D; d++) {
+    const base = d * H * W;
+    seen.fill(0);
+    let top = 0;
+    const push = (p: number) => {
+      if (!seen[p] && hu[base + p]! < LOW) {
+        seen[p] = 1;
+        stack[top++] = p;
+      }
+    };
+    for (let w = 0; w < W; w++) {
+      push(w);
+      push((H - 1) * W + w);
+    }
+    for (let h = 0; h < H; h++) {
+      push(h * W);
+      push(h * W + W - 1);
+    }
+    while (top > 0) {
+      const p = stack[--top]!;
+      const h = (p / W) | 0;
+      const w = p - h * W;
+      if (w > 0) push(p - 1);
+      if (w < W - 1) push(p + 1);
+      if (h > 0) push(p - W);
+      if (h < H - 1) push(p + W);
+    }
+    for (let p = 0; p < H * W; p++) if (!seen[p] && hu[base + p]! < LOW) enclosed++;
+  }
+  return (enclosed * voxelMm3) / 1000;
 }
 
 function axisOffsets(map: CanonicalIndexMap, axis: 0 | 1 | 2, indices: Int32Array): Float64Array {

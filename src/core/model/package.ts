@@ -1,0 +1,326 @@
+// A CT Lens model package (DESIGN 4): reading and validating it before anything heavy is loaded, so a broken or
+// mismatched package is refused with a message naming the file or field at fault. This module reads JSON only
+// (no onnxruntime), so the extension host can read a package's preprocessing spec and prompts cheaply; the graphs'
+// tensor names and shapes are checked against it once sessions exist (`checkGraphs`).
+
+import { readFile, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { ModelError } from './errors';
+import type { PreprocessSpec } from './preprocess';
+import type { GraphRole } from './sessions';
+
+/** Major versions of the `ctlens` block this runtime understands. */
+export const SUPPORTED_MAJOR_VERSIONS = [1];
+
+export const PACKAGE_FILES = [
+  'config.json',
+  'generation_config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'onnx/vision_encoder.onnx',
+  'onnx/embed_tokens.onnx',
+  'onnx/decoder_model_merged.onnx',
+] as const;
+
+export interface MoeSpec {
+  /** Encoder block indices that hold TGH-MoE FFNs (the K top blocks). */
+  layers: number[];
+  groups: number;
+  groupNames: string[];
+  expertsPerGroup: number;
+  topK: number;
+}
+
+export interface PackageSpec {
+  version: string;
+  preprocess: PreprocessSpec;
+  /** [slices, rows, cols] of the encoder's visual tokens (the routing grid). */
+  patchGrid: [number, number, number];
+  pooling: number[];
+  moe: MoeSpec;
+  promptTemplates: { report: string; vqa: string };
+  imageToken: string;
+  numImageTokens: number;
+  /** Width of text_guidance (= LLM embedding width). */
+  textGuidanceDim: number;
+  trainedOn: string;
+}
+
+export interface DecoderSpec {
+  layers: number;
+  heads: number;
+  headDim: number;
+  hiddenSize: number;
+  vocabSize: number;
+  maxPositions: number;
+}
+
+export interface GenerationDefaults {
+  maxNewTokens: number;
+  eosTokenIds: number[];
+  padTokenId: number | null;
+  bosTokenId: number | null;
+  doSample: boolean;
+  temperature: number;
+  topP: number;
+  repetitionPenalty: number;
+}
+
+export interface ModelPackage {
+  dir: string;
+  /** Folder name, e.g. `ctlens-tghmoe-demo`. */
+  name: string;
+  spec: PackageSpec;
+  decoder: DecoderSpec;
+  generation: GenerationDefaults;
+  tokenizerJson: object;
+  tokenizerConfig: Record<string, unknown>;
+  graphs: Record<GraphRole, string>;
+  /** config.json as written (for display). */
+  config: Record<string, unknown>;
+}
+
+type Json = Record<string, unknown>;
+
+async function readJson(dir: string, file: string): Promise<Json> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, file), 'utf8');
+  } catch (e) {
+    throw new ModelError('MissingFile', `${file} is missing from the model package ${dir}`, { cause: e });
+  }
+  try {
+    const v: unknown = JSON.parse(text);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
+    return v as Json;
+  } catch (e) {
+    throw new ModelError('BadConfig', `${file} is not a valid JSON object (${(e as Error).message})`, { cause: e });
+  }
+}
+
+/** Field readers that name the file and path at fault. */
+class Fields {
+  constructor(
+    private readonly file: string,
+    private readonly obj: Json,
+    private readonly path = '',
+  ) {}
+
+  private fail(key: string, want: string, got: unknown): never {
+    const where = `${this.path}${key}`;
+    const shown = got === undefined ? 'missing' : `got ${JSON.stringify(got)?.slice(0, 80)}`;
+    throw new ModelError('BadConfig', `${this.file}: ${where} must be ${want} (${shown})`);
+  }
+
+  has(key: string): boolean {
+    return this.obj[key] !== undefined && this.obj[key] !== null;
+  }
+
+  raw(key: string): unknown {
+    return this.obj[key];
+  }
+
+  child(key: string): Fields {
+    const v = this.obj[key];
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail(key, 'an object', v);
+    return new Fields(this.file, v as Json, `${this.path}${key}.`);
+  }
+
+  str(key: string): string {
+    const v = this.obj[key];
+    if (typeof v !== 'string' || v === '') this.fail(key, 'a non-empty string', v);
+    return v as string;
+  }
+
+  num(key: string, check: (n: number) => boolean = Number.isFinite, want = 'a number'): number {
+    const v = this.obj[key];
+    if (typeof v !== 'number' || !check(v)) this.fail(key, want, v);
+    return v as number;
+  }
+
+  int(key: string, min = 1): number {
+    return this.num(key, (n) => Number.isInteger(n) && n >= min, `an integer ≥ ${min}`);
+  }
+
+  bool(key: string): boolean {
+    const v = this.obj[key];
+    if (typeof v !== 'boolean') this.fail(key, 'true or false', v);
+    return v as boolean;
+  }
+
+  ints(key: string, length?: number, min = 0): number[] {
+    const v = this.obj[key];
+    const ok = Array.isArray(v) && (length === undefined || v.length === length) && v.every((n) => Number.isInteger(n) && n >= min);
+    if (!ok) this.fail(key, `${length ?? 'a list of'}${length ? ' ' : ' '}integers ≥ ${min}`, v);
+    return v as number[];
+  }
+
+  nums(key: string, length?: number): number[] {
+    const v = this.obj[key];
+    const ok = Array.isArray(v) && (length === undefined || v.length === length) && v.every((n) => typeof n === 'number' && Number.isFinite(n));
+    if (!ok) this.fail(key, `${length ?? 'a list of'} numbers`, v);
+    return v as number[];
+  }
+
+  strs(key: string, length?: number): string[] {
+    const v = this.obj[key];
+    const ok = Array.isArray(v) && (length === undefined || v.length === length) && v.every((s) => typeof s === 'string');
+    if (!ok) this.fail(key, `${length ?? 'a list of'} strings`, v);
+    return v as string[];
+  }
+
+  /** An integer or a list of integers (eos_token_id may be either). */
+  intList(key: string): number[] {
+    const v = this.obj[key];
+    if (Number.isInteger(v)) return [v as number];
+    return this.ints(key);
+  }
+}
+
+/** Reads `hu_windows` in either form: [[level, width], …] or [{center|level, width, name?}, …]. */
+function readWindows(f: Fields): { center: number; width: number }[] {
+  const v = f.raw('hu_windows');
+  if (!Array.isArray(v) || v.length === 0) return f.nums('hu_windows').map(() => ({ center: 0, width: 0 }));
+  return v.map((w, n) => {
+    if (Array.isArray(w) && w.length === 2 && w.every((x) => typeof x === 'number')) return { center: w[0], width: w[1] };
+    if (typeof w === 'object' && w !== null) {
+      const o = w as Json;
+      const center = typeof o.center === 'number' ? o.center : o.level;
+      if (typeof center === 'number' && typeof o.width === 'number') return { center, width: o.width };
+    }
+    throw new ModelError('BadConfig', `config.json: ctlens.hu_windows[${n}] must be [level, width] or {level, width} (got ${JSON.stringify(w)})`);
+  });
+}
+
+function majorVersion(v: string): number {
+  const m = /^v?(\d+)/.exec(v);
+  return m ? Number(m[1]) : NaN;
+}
+
+function readSpec(config: Json): PackageSpec {
+  const root = new Fields('config.json', config);
+  const c = root.child('ctlens');
+  const versionRaw = c.raw('version');
+  if (typeof versionRaw !== 'string' && typeof versionRaw !== 'number') c.str('version');
+  const version = String(versionRaw);
+  if (!SUPPORTED_MAJOR_VERSIONS.includes(majorVersion(version))) {
+    throw new ModelError(
+      'VersionMismatch',
+      `config.json: ctlens.version is ${JSON.stringify(versionRaw)}, this CT Lens understands major version ${SUPPORTED_MAJOR_VERSIONS.join(', ')}`,
+    );
+  }
+  const orientation = c.has('orientation') ? c.str('orientation') : 'RAS';
+  if (orientation !== 'RAS') throw new ModelError('BadConfig', `config.json: ctlens.orientation must be "RAS" (got ${JSON.stringify(orientation)})`);
+  const windows = readWindows(c);
+  const mean = c.nums('mean', windows.length);
+  const std = c.nums('std', windows.length);
+  const inputSize = c.ints('input_size', 3, 1) as [number, number, number];
+  const patchGrid = c.ints('patch_grid', 3, 1) as [number, number, number];
+  inputSize.forEach((n, a) => {
+    if (n % patchGrid[a]! !== 0) {
+      throw new ModelError('BadConfig', `config.json: ctlens.input_size ${inputSize.join('×')} is not a multiple of patch_grid ${patchGrid.join('×')}`);
+    }
+  });
+  const m = c.child('moe');
+  const groups = m.int('groups');
+  const moe: MoeSpec = {
+    layers: m.ints('layers'),
+    groups,
+    groupNames: m.has('group_names') ? m.strs('group_names', groups) : Array.from({ length: groups }, (_, g) => `group ${g}`),
+    expertsPerGroup: m.int('experts_per_group'),
+    topK: m.int('top_k'),
+  };
+  const t = c.child('prompt_templates');
+  const imageToken = c.str('image_token');
+  const promptTemplates = { report: t.str('report'), vqa: t.str('vqa') };
+  if (!promptTemplates.vqa.includes('{question}')) {
+    throw new ModelError('BadConfig', 'config.json: ctlens.prompt_templates.vqa must contain {question}');
+  }
+  return {
+    version,
+    preprocess: { inputSize, windows, mean, std },
+    patchGrid,
+    pooling: c.has('pooling') ? c.ints('pooling', undefined, 1) : [1, 1, 1],
+    moe,
+    promptTemplates,
+    imageToken,
+    numImageTokens: c.int('num_image_tokens'),
+    textGuidanceDim: c.has('text_guidance_dim') ? c.int('text_guidance_dim') : 0,
+    trainedOn: c.has('trained_on') ? c.str('trained_on') : 'synthetic chest CT phantoms',
+  };
+}
+
+/** Decoder sizes from config.json: Hugging Face names at the top level, or an `llm` block. */
+function readDecoder(config: Json): DecoderSpec {
+  const root = new Fields('config.json', config);
+  const f = root.has('llm') ? root.child('llm') : root;
+  const pick = (...keys: string[]) => keys.find((k) => f.has(k)) ?? keys[0]!;
+  const hiddenSize = f.int(pick('hidden_size', 'dim', 'n_embd'));
+  const heads = f.int(pick('num_attention_heads', 'heads', 'n_head'));
+  if (hiddenSize % heads !== 0) throw new ModelError('BadConfig', `config.json: hidden size ${hiddenSize} is not divisible by ${heads} heads`);
+  return {
+    layers: f.int(pick('num_hidden_layers', 'layers', 'n_layer')),
+    heads,
+    headDim: f.has('head_dim') ? f.int('head_dim') : hiddenSize / heads,
+    hiddenSize,
+    vocabSize: f.int(pick('vocab_size')),
+    maxPositions: f.int(pick('max_position_embeddings', 'max_positions', 'n_positions')),
+  };
+}
+
+function readGeneration(gen: Json): GenerationDefaults {
+  const f = new Fields('generation_config.json', gen);
+  const optInt = (k: string) => (f.has(k) ? f.int(k, 0) : null);
+  return {
+    maxNewTokens: f.has('max_new_tokens') ? f.int('max_new_tokens') : 256,
+    eosTokenIds: f.intList('eos_token_id'),
+    padTokenId: optInt('pad_token_id'),
+    bosTokenId: optInt('bos_token_id'),
+    doSample: f.has('do_sample') ? f.bool('do_sample') : false,
+    temperature: f.has('temperature') ? f.num('temperature', (n) => n > 0, 'a number > 0') : 1,
+    topP: f.has('top_p') ? f.num('top_p', (n) => n > 0 && n <= 1, 'a number in (0, 1]') : 1,
+    repetitionPenalty: f.has('repetition_penalty') ? f.num('repetition_penalty', (n) => n > 0, 'a number > 0') : 1,
+  };
+}
+
+/** Reads and checks a package folder: every file present, the ctlens block complete and of a known version. */
+export async function readModelPackage(dir: string): Promise<ModelPackage> {
+  const root = resolve(dir);
+  try {
+    if (!(await stat(root)).isDirectory()) throw new Error('not a directory');
+  } catch (e) {
+    throw new ModelError('MissingFile', `model package folder ${root} does not exist or is not a folder`, { cause: e });
+  }
+  for (const file of PACKAGE_FILES) {
+    try {
+      await stat(join(root, file));
+    } catch (e) {
+      throw new ModelError('MissingFile', `${file} is missing from the model package ${root}`, { cause: e });
+    }
+  }
+  const config = await readJson(root, 'config.json');
+  const spec = readSpec(config);
+  const decoder = readDecoder(config);
+  if (spec.textGuidanceDim === 0) spec.textGuidanceDim = decoder.hiddenSize;
+  const generation = readGeneration(await readJson(root, 'generation_config.json'));
+  const tokenizerJson = await readJson(root, 'tokenizer.json');
+  const tokenizerConfig = await readJson(root, 'tokenizer_config.json');
+  for (const id of generation.eosTokenIds) {
+    if (id >= decoder.vocabSize) throw new ModelError('BadConfig', `generation_config.json: eos_token_id ${id} is outside the vocabulary of ${decoder.vocabSize}`);
+  }
+  return {
+    dir: root,
+    name: basename(root),
+    spec,
+    decoder,
+    generation,
+    tokenizerJson,
+    tokenizerConfig,
+    graphs: {
+      vision_encoder: join(root, 'onnx/vision_encoder.onnx'),
+      embed_tokens: join(root, 'onnx/embed_tokens.onnx'),
+      decoder_model_merged: join(root, 'onnx/decoder_model_merged.onnx'),
+    },
+    config,
+  };
+}
