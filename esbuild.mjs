@@ -30,7 +30,7 @@ const builds = [
     platform: 'browser',
     format: 'iife',
     target: 'chrome120',
-    entryPoints: { viewer: 'webview/main.ts' },
+    entryPoints: { viewer: 'webview/main.ts', standalone: 'webview/standalone.ts' },
     outdir: 'dist/webview',
     loader: { '.css': 'css' },
   },

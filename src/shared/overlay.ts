@@ -3,7 +3,7 @@
 // each displayed point's WORLD position; a coarse grid and a full-resolution mask both land in the right place
 // without resampling on the producer's side. Pure data: crosses the webview boundary by structured clone.
 
-import type { Mat4 } from '../core/nifti/types';
+import type { Mat4, NiftiVolume } from '../core/nifti/types';
 
 export type OverlayKind = 'label' | 'scalar';
 
@@ -83,4 +83,32 @@ export function validateOverlay(overlay: OverlayVolume): string | null {
     return 'InvalidOverlay: label maps must be Uint8Array';
   }
   return null;
+}
+
+/**
+ * An overlay from a decoded NIfTI file (`CT Lens: Open Overlay…`): a label map when every value is a whole number in
+ * 0..255 (masks, segmentations), otherwise a scalar map of the scaled values. Its affine is the file's own, so it
+ * lands in the right place over any base volume, whatever the two files' voxel grids.
+ */
+export function overlayFromVolume(volume: NiftiVolume, id: string, name: string): OverlayVolume {
+  const { header, data } = volume;
+  const slope = header.sclSlope;
+  const inter = header.sclInter;
+  let label = true;
+  for (let n = 0; n < data.length; n++) {
+    const v = data[n]! * slope + inter;
+    if (!(v >= 0 && v <= 255 && Number.isInteger(v))) {
+      label = false;
+      break;
+    }
+  }
+  const base = { id, name, dims: [...header.dims] as [number, number, number], affine: header.affine.map((r) => [...r]) };
+  if (label) {
+    const labels = new Uint8Array(data.length);
+    for (let n = 0; n < data.length; n++) labels[n] = data[n]! * slope + inter;
+    return { ...base, kind: 'label', data: labels };
+  }
+  const values = new Float32Array(data.length);
+  for (let n = 0; n < data.length; n++) values[n] = data[n]! * slope + inter;
+  return { ...base, kind: 'scalar', data: values };
 }

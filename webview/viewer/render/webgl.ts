@@ -1,0 +1,516 @@
+// The WebGL2 renderer (three.js): slice views sample the volume's 3D texture through one matrix per view
+// (screen → display → file voxel → texture), the 3D view ray-marches the same texture (MIP or a simple
+// emission–absorption volume render). One WebGL context renders every view into an offscreen canvas and each view
+// copies its pixels into its own 2D canvas, so the volume texture exists once on the GPU however many views show it.
+
+import {
+  ClampToEdgeWrapping,
+  Data3DTexture,
+  DataTexture,
+  FloatType,
+  GLSL3,
+  HalfFloatType,
+  LinearFilter,
+  LinearSRGBColorSpace,
+  Matrix4,
+  Mesh,
+  NearestFilter,
+  OrthographicCamera,
+  PerspectiveCamera,
+  PlaneGeometry,
+  RedFormat,
+  RGBAFormat,
+  Scene,
+  ShaderMaterial,
+  BackSide,
+  BoxGeometry,
+  UnsignedByteType,
+  Vector3,
+  WebGLRenderer,
+} from 'three';
+import type { Mat4 } from '../../../src/core/nifti/types';
+import { DisplayFrame, multiply, ndcToFileTexMatrix, ndcToOtherTexMatrix, Vec3, ViewAxes, ViewPort } from '../geometry';
+import { colormapLUT, OverlayLayer } from '../overlay-layer';
+import type { ViewerVolume } from '../volume';
+import type { WindowLevel } from '../windowing';
+import { allocateTexture, encodeVoxels, TextureEncoding, textureEncoding } from './texture-data';
+
+export type VolumeRenderMode = 'mip' | 'vr';
+
+const SLICE_VERTEX = /* glsl */ `
+uniform mat4 uNdcToTex;
+uniform mat4 uNdcToOverlay;
+out vec3 vTex;
+out vec3 vOverlay;
+void main() {
+  vec4 p = vec4(position.xy, 0.0, 1.0);
+  vTex = (uNdcToTex * p).xyz;
+  vOverlay = (uNdcToOverlay * p).xyz;
+  gl_Position = p;
+}`;
+
+// Shared by both shaders: the overlay colour of a value (LUT index as colormapIndex() computes it on the CPU).
+const OVERLAY_GLSL = /* glsl */ `
+uniform highp sampler3D uOverlay;
+uniform sampler2D uLut;
+uniform int uOverlayMode;      // 0 none, 1 stored as R8 labels, 2 stored as R32F values
+uniform bool uOverlayLabels;   // colormap 'labels': the LUT index is the value itself
+uniform float uOverlayThreshold;
+uniform vec2 uOverlayRange;
+float overlayValue(vec3 t) {
+  if (any(lessThan(t, vec3(0.0))) || any(greaterThanEqual(t, vec3(1.0)))) return -1e30;
+  float v = texture(uOverlay, t).r;
+  return uOverlayMode == 1 ? floor(v * 255.0 + 0.5) : v;
+}
+vec4 overlayColor(float v) {
+  if (!(v > uOverlayThreshold)) return vec4(0.0);
+  float idx;
+  if (uOverlayLabels) idx = clamp(floor(v + 0.5), 0.0, 255.0);
+  else {
+    float span = uOverlayRange.y - uOverlayRange.x;
+    idx = floor(clamp(span > 0.0 ? (v - uOverlayRange.x) / span : 1.0, 0.0, 1.0) * 255.0 + 0.5);
+  }
+  return vec4(texture(uLut, vec2((idx + 0.5) / 256.0, 0.5)).rgb, 1.0);
+}`;
+
+const VOLUME_GLSL = /* glsl */ `
+uniform highp sampler3D uVolume;
+uniform float uGain;
+uniform float uOffset;
+uniform float uLower;
+uniform float uInvWidth;
+uniform float uLoadedZ;        // texture z below which slices have arrived (the decoder fills k in order)
+bool inVolume(vec3 t) {
+  return all(greaterThanEqual(t, vec3(0.0))) && all(lessThan(t, vec3(1.0))) && t.z < uLoadedZ;
+}
+float volumeValue(vec3 t) { return texture(uVolume, t).r / uGain + uOffset; }`;
+
+const SLICE_FRAGMENT = /* glsl */ `
+precision highp float;
+${VOLUME_GLSL}
+${OVERLAY_GLSL}
+uniform float uOverlayOpacity;
+in vec3 vTex;
+in vec3 vOverlay;
+out vec4 outColor;
+void main() {
+  if (!inVolume(vTex)) { outColor = vec4(0.0, 0.0, 0.0, 1.0); return; }
+  vec3 c = vec3(clamp((volumeValue(vTex) - uLower) * uInvWidth, 0.0, 1.0));
+  if (uOverlayMode > 0) {
+    vec4 o = overlayColor(overlayValue(vOverlay));
+    c = mix(c, o.rgb, o.a * uOverlayOpacity);
+  }
+  outColor = vec4(c, 1.0);
+}`;
+
+const RAY_VERTEX = /* glsl */ `
+out vec3 vPos;
+void main() {
+  vPos = position;
+  gl_Position = projectionMatrix * modelViewMatrix * vec4(position, 1.0);
+}`;
+
+const RAY_FRAGMENT = /* glsl */ `
+precision highp float;
+${VOLUME_GLSL}
+${OVERLAY_GLSL}
+uniform float uOverlayOpacity;
+uniform mat4 uObjToTex;
+uniform mat4 uObjToOverlay;
+uniform vec3 uHalf;
+uniform float uStep;
+uniform int uMode;             // 0 MIP, 1 volume render
+in vec3 vPos;
+out vec4 outColor;
+void main() {
+  vec3 ro = cameraPosition;
+  vec3 rd = normalize(vPos - ro);
+  vec3 inv = 1.0 / rd;
+  vec3 t0 = (-uHalf - ro) * inv;
+  vec3 t1 = (uHalf - ro) * inv;
+  vec3 tmin = min(t0, t1);
+  vec3 tmax = max(t0, t1);
+  float tn = max(max(max(tmin.x, tmin.y), tmin.z), 0.0);
+  float tf = min(min(tmax.x, tmax.y), tmax.z);
+  if (tf <= tn) { outColor = vec4(0.0, 0.0, 0.0, 1.0); return; }
+  int n = int(clamp((tf - tn) / uStep, 1.0, 2048.0));
+  float dt = (tf - tn) / float(n);
+  float best = -1e30;
+  float bestOverlay = -1e30;
+  vec3 acc = vec3(0.0);
+  float alpha = 0.0;
+  for (int i = 0; i < 2048; i++) {
+    if (i >= n) break;
+    vec3 p = ro + rd * (tn + (float(i) + 0.5) * dt);
+    vec3 t = (uObjToTex * vec4(p, 1.0)).xyz;
+    if (!inVolume(t)) continue;
+    float v = volumeValue(t);
+    vec4 o = vec4(0.0);
+    if (uOverlayMode > 0) {
+      float ov = overlayValue((uObjToOverlay * vec4(p, 1.0)).xyz);
+      bestOverlay = max(bestOverlay, ov);
+      o = overlayColor(ov);
+    }
+    if (uMode == 0) {
+      best = max(best, v);
+    } else {
+      float s = clamp((v - uLower) * uInvWidth, 0.0, 1.0);
+      // Opacity grows with the windowed value; per-mm density so the look does not depend on the step.
+      float a = 1.0 - exp(-s * s * 0.35 * dt);
+      vec3 col = mix(vec3(0.55, 0.35, 0.25), vec3(1.0, 0.97, 0.9), s);
+      if (o.a > 0.0) { col = mix(col, o.rgb, uOverlayOpacity); a = max(a, 1.0 - exp(-0.25 * uOverlayOpacity * dt)); }
+      acc += (1.0 - alpha) * a * col;
+      alpha += (1.0 - alpha) * a;
+      if (alpha > 0.97) break;
+    }
+  }
+  vec3 c;
+  if (uMode == 0) {
+    c = vec3(clamp((best - uLower) * uInvWidth, 0.0, 1.0));
+    if (uOverlayMode > 0) {
+      vec4 o = overlayColor(bestOverlay);
+      c = mix(c, o.rgb, o.a * uOverlayOpacity);
+    }
+  } else {
+    c = acc;
+  }
+  outColor = vec4(c, 1.0);
+}`;
+
+function toMatrix4(m: Mat4): Matrix4 {
+  // three's Matrix4.set takes row-major arguments, like Mat4.
+  return new Matrix4().set(
+    m[0]![0]!, m[0]![1]!, m[0]![2]!, m[0]![3]!,
+    m[1]![0]!, m[1]![1]!, m[1]![2]!, m[1]![3]!,
+    m[2]![0]!, m[2]![1]!, m[2]![2]!, m[2]![3]!,
+    m[3]![0]!, m[3]![1]!, m[3]![2]!, m[3]![3]!,
+  );
+}
+
+/** Box object space of the 3D view (mm along R, A, S, centred on the volume) → display voxel. */
+function objectToDisplay(frame: DisplayFrame, size: Vec3): Mat4 {
+  const row = (a: 0 | 1 | 2): number[] => {
+    const r = [0, 0, 0, size[a] / 2 / frame.spacing[a] - 0.5];
+    r[a] = 1 / frame.spacing[a];
+    return r;
+  };
+  return [row(0), row(1), row(2), [0, 0, 0, 1]];
+}
+
+/** Voxel coordinates → texture coordinates ((n + 0.5) / dims) of the same grid. */
+function toTexture(toVoxel: Mat4, dims: Vec3): Mat4 {
+  return toVoxel.map((row, r) => (r < 3 ? row.map((v, c) => v / dims[r]! + (c === 3 ? 0.5 / dims[r]! : 0)) : [...row]));
+}
+
+// Samples outside [0, 1) in every direction: "no overlay here" until an overlay sets its real matrix.
+const ZERO_MATRIX = new Matrix4().set(0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 1);
+
+export interface GpuSliceParams {
+  axes: ViewAxes;
+  port: ViewPort;
+  slice: number;
+  window: WindowLevel;
+}
+
+export interface GpuVolumeParams {
+  camera: PerspectiveCamera;
+  mode: VolumeRenderMode;
+  window: WindowLevel;
+}
+
+/** Creates the renderer, or returns why WebGL2 cannot be used. */
+export function createGpuRenderer(): GpuRenderer | string {
+  const canvas = document.createElement('canvas');
+  canvas.width = 1;
+  canvas.height = 1;
+  const context = canvas.getContext('webgl2', { antialias: false, alpha: false, depth: true, preserveDrawingBuffer: false });
+  if (!context) return 'WebGL2 is unavailable in this window';
+  try {
+    return new GpuRenderer(canvas, context);
+  } catch (error) {
+    return `WebGL2 failed to start: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
+export class GpuRenderer {
+  private readonly renderer: WebGLRenderer;
+  private readonly gl: WebGL2RenderingContext;
+  private readonly sliceScene = new Scene();
+  private readonly sliceCamera = new OrthographicCamera(-1, 1, 1, -1, 0, 1);
+  private readonly sliceMaterial: ShaderMaterial;
+  private readonly rayScene = new Scene();
+  private readonly rayMaterial: ShaderMaterial;
+  private rayMesh: Mesh | null = null;
+  private volume: ViewerVolume | null = null;
+  private volumeTexture: Data3DTexture | null = null;
+  private textureData: Uint16Array | Float32Array | null = null;
+  private encoding: TextureEncoding | null = null;
+  private overlayTexture: Data3DTexture | null = null;
+  private overlay: OverlayLayer | null = null;
+  private readonly lutTexture: DataTexture;
+  private readonly floatLinear: boolean;
+  private lost = false;
+  onContextLost: (() => void) | null = null;
+
+  constructor(
+    readonly canvas: HTMLCanvasElement,
+    context: WebGL2RenderingContext,
+  ) {
+    this.gl = context;
+    this.renderer = new WebGLRenderer({ canvas, context, antialias: false });
+    this.renderer.setPixelRatio(1);
+    this.renderer.outputColorSpace = LinearSRGBColorSpace;
+    this.renderer.autoClear = true;
+    this.renderer.setClearColor(0x000000, 1);
+    this.floatLinear = this.renderer.extensions.has('OES_texture_float_linear');
+    canvas.addEventListener('webglcontextlost', (event) => {
+      event.preventDefault();
+      this.lost = true;
+      this.onContextLost?.();
+    });
+
+    this.lutTexture = new DataTexture(new Uint8Array(256 * 4), 256, 1, RGBAFormat, UnsignedByteType);
+    this.lutTexture.magFilter = NearestFilter;
+    this.lutTexture.minFilter = NearestFilter;
+    this.lutTexture.needsUpdate = true;
+
+    const common = () => ({
+      uVolume: { value: null as Data3DTexture | null },
+      uGain: { value: 1 },
+      uOffset: { value: 0 },
+      uLower: { value: 0 },
+      uInvWidth: { value: 1 },
+      uLoadedZ: { value: 0 },
+      uOverlay: { value: null as Data3DTexture | null },
+      uLut: { value: this.lutTexture },
+      uOverlayMode: { value: 0 },
+      uOverlayLabels: { value: false },
+      uOverlayThreshold: { value: 0 },
+      uOverlayRange: { value: [0, 1] },
+      uOverlayOpacity: { value: 0.5 },
+    });
+    this.sliceMaterial = new ShaderMaterial({
+      glslVersion: GLSL3,
+      vertexShader: SLICE_VERTEX,
+      fragmentShader: SLICE_FRAGMENT,
+      uniforms: { ...common(), uNdcToTex: { value: new Matrix4() }, uNdcToOverlay: { value: ZERO_MATRIX.clone() } },
+      depthTest: false,
+      depthWrite: false,
+    });
+    const quad = new Mesh(new PlaneGeometry(2, 2), this.sliceMaterial);
+    quad.frustumCulled = false;
+    this.sliceScene.add(quad);
+
+    this.rayMaterial = new ShaderMaterial({
+      glslVersion: GLSL3,
+      vertexShader: RAY_VERTEX,
+      fragmentShader: RAY_FRAGMENT,
+      uniforms: {
+        ...common(),
+        uObjToTex: { value: new Matrix4() },
+        uObjToOverlay: { value: ZERO_MATRIX.clone() },
+        uHalf: { value: new Vector3(1, 1, 1) },
+        uStep: { value: 1 },
+        uMode: { value: 0 },
+      },
+      side: BackSide,
+      depthTest: false,
+      depthWrite: false,
+    });
+  }
+
+  get contextLost(): boolean {
+    return this.lost;
+  }
+
+  /** Largest 3D texture edge the GPU accepts. */
+  get max3DTextureSize(): number {
+    return this.gl.getParameter(this.gl.MAX_3D_TEXTURE_SIZE) as number;
+  }
+
+  setVolume(volume: ViewerVolume): void {
+    this.disposeVolume();
+    const [nx, ny, nz] = volume.header.dims;
+    const max = this.max3DTextureSize;
+    if (nx > max || ny > max || nz > max) {
+      throw new RangeError(`the volume (${nx}×${ny}×${nz}) exceeds this GPU's 3D texture limit of ${max}`);
+    }
+    this.volume = volume;
+    this.encoding = textureEncoding(volume.header.datatype, volume.slope, volume.inter);
+    this.textureData = allocateTexture(this.encoding, nx * ny * nz);
+    const tex = new Data3DTexture(this.textureData, nx, ny, nz);
+    tex.format = RedFormat;
+    const half = this.encoding.format === 'r16f';
+    tex.type = half ? HalfFloatType : FloatType;
+    tex.internalFormat = half ? 'R16F' : 'R32F';
+    const linear = half || this.floatLinear;
+    tex.minFilter = linear ? LinearFilter : NearestFilter;
+    tex.magFilter = linear ? LinearFilter : NearestFilter;
+    tex.wrapS = tex.wrapT = tex.wrapR = ClampToEdgeWrapping;
+    tex.unpackAlignment = 1;
+    tex.generateMipmaps = false;
+    tex.needsUpdate = true;
+    this.volumeTexture = tex;
+    for (const m of [this.sliceMaterial, this.rayMaterial]) {
+      m.uniforms.uVolume!.value = tex;
+      m.uniforms.uGain!.value = this.encoding.gain;
+      m.uniforms.uOffset!.value = this.encoding.offset;
+    }
+    // Slices that arrived before the renderer existed.
+    for (let k = 0; k < nz; k++) if (volume.isLoaded(k)) this.encodeSlices(k, k + 1);
+
+    const { dims, spacing } = volume.frame;
+    const size = [0, 1, 2].map((a) => dims[a]! * spacing[a]!) as Vec3;
+    this.rayMesh = new Mesh(new BoxGeometry(size[0], size[1], size[2]), this.rayMaterial);
+    this.rayMesh.frustumCulled = false;
+    this.rayScene.add(this.rayMesh);
+    (this.rayMaterial.uniforms.uHalf!.value as Vector3).set(size[0] / 2, size[1] / 2, size[2] / 2);
+    this.rayMaterial.uniforms.uStep!.value = Math.min(...spacing);
+    this.rayMaterial.uniforms.uObjToTex!.value = toMatrix4(
+      toTexture(multiply(volume.frame.displayToFile, objectToDisplay(volume.frame, size)), volume.frame.fileDims),
+    );
+  }
+
+  /** Call after the viewer's volume received slices [kStart, kEnd). */
+  updateSlices(kStart: number, kEnd: number): void {
+    if (!this.volume || !this.volumeTexture) return;
+    this.encodeSlices(kStart, kEnd);
+    const uploaded = (this.renderer.properties.get(this.volumeTexture) as { __webglTexture?: WebGLTexture }).__webglTexture;
+    if (!uploaded) return; // not on the GPU yet: the first upload (at the next render) sends everything
+    // three.js re-uploads a whole Data3DTexture on needsUpdate; for streaming, send only the new slab.
+    const gl = this.gl;
+    const [nx, ny] = this.volume.header.dims;
+    this.renderer.state.bindTexture(gl.TEXTURE_3D, uploaded);
+    gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
+    gl.pixelStorei(gl.UNPACK_FLIP_Y_WEBGL, false);
+    gl.pixelStorei(gl.UNPACK_PREMULTIPLY_ALPHA_WEBGL, false);
+    const slab = this.textureData!.subarray(kStart * nx * ny, kEnd * nx * ny);
+    const type = this.encoding!.format === 'r16f' ? gl.HALF_FLOAT : gl.FLOAT;
+    gl.texSubImage3D(gl.TEXTURE_3D, 0, 0, 0, kStart, nx, ny, kEnd - kStart, gl.RED, type, slab);
+  }
+
+  private encodeSlices(kStart: number, kEnd: number): void {
+    const v = this.volume!;
+    const n = v.sliceLength;
+    encodeVoxels(v.data, kStart * n, kEnd * n, this.textureData!, this.encoding!, v.slope, v.inter);
+  }
+
+  setOverlay(layer: OverlayLayer | null): void {
+    if (this.overlay?.overlay !== layer?.overlay) {
+      this.overlayTexture?.dispose();
+      this.overlayTexture = null;
+      if (layer) {
+        const [nx, ny, nz] = layer.overlay.dims;
+        const label = layer.overlay.data instanceof Uint8Array;
+        const data = label ? layer.overlay.data : Float32Array.from(layer.overlay.data);
+        const tex = new Data3DTexture(data, nx, ny, nz);
+        tex.format = RedFormat;
+        tex.type = label ? UnsignedByteType : FloatType;
+        tex.internalFormat = label ? 'R8' : 'R32F';
+        const linear = layer.interpolate && (label || this.floatLinear);
+        tex.minFilter = tex.magFilter = linear ? LinearFilter : NearestFilter;
+        tex.unpackAlignment = 1;
+        tex.generateMipmaps = false;
+        tex.needsUpdate = true;
+        this.overlayTexture = tex;
+      }
+    }
+    this.overlay = layer;
+    if (layer) {
+      this.lutTexture.image.data!.set(colormapLUT(layer.style.colormap));
+      this.lutTexture.needsUpdate = true;
+    }
+    for (const m of [this.sliceMaterial, this.rayMaterial]) {
+      const u = m.uniforms;
+      u.uOverlay!.value = this.overlayTexture;
+      u.uOverlayMode!.value = layer ? (layer.overlay.data instanceof Uint8Array ? 1 : 2) : 0;
+      if (layer) {
+        u.uOverlayLabels!.value = layer.style.colormap === 'labels';
+        u.uOverlayThreshold!.value = layer.style.threshold;
+        u.uOverlayRange!.value = [...layer.style.range];
+        u.uOverlayOpacity!.value = layer.style.opacity;
+      }
+    }
+    if (layer && this.volume && this.rayMesh) {
+      const size = this.boxSize!;
+      this.rayMaterial.uniforms.uObjToOverlay!.value = toMatrix4(
+        toTexture(multiply(layer.displayToOverlay, objectToDisplay(this.volume.frame, size)), layer.overlay.dims),
+      );
+    }
+  }
+
+  private setWindow(m: ShaderMaterial, w: WindowLevel): void {
+    m.uniforms.uLower!.value = w.center - w.width / 2;
+    m.uniforms.uInvWidth!.value = 1 / w.width;
+    m.uniforms.uLoadedZ!.value = this.volume ? this.volume.contiguous / this.volume.nk : 0;
+  }
+
+  private prepareTarget(width: number, height: number): void {
+    if (this.canvas.width < width || this.canvas.height < height) {
+      this.renderer.setSize(Math.max(this.canvas.width, width), Math.max(this.canvas.height, height), false);
+    }
+    this.renderer.setViewport(0, 0, width, height);
+    this.renderer.setScissor(0, 0, width, height);
+    this.renderer.setScissorTest(true);
+  }
+
+  /** Copies the rendered bottom-left width×height region into a view's 2D canvas. */
+  private present(ctx: CanvasRenderingContext2D, width: number, height: number): void {
+    ctx.drawImage(this.canvas, 0, this.canvas.height - height, width, height, 0, 0, width, height);
+  }
+
+  /** Renders a slice view into `ctx` (device pixels width×height; port in CSS pixels). */
+  renderSlice(ctx: CanvasRenderingContext2D, width: number, height: number, p: GpuSliceParams): void {
+    if (!this.volume || this.lost) return;
+    const frame = this.volume.frame;
+    const u = this.sliceMaterial.uniforms;
+    (u.uNdcToTex!.value as Matrix4).copy(toMatrix4(ndcToFileTexMatrix(frame, p.axes, p.port, p.slice)));
+    if (this.overlay) {
+      const o = this.overlay.overlay;
+      (u.uNdcToOverlay!.value as Matrix4).copy(
+        toMatrix4(ndcToOtherTexMatrix(frame, p.axes, p.port, p.slice, o.affine, o.dims)),
+      );
+    }
+    this.setWindow(this.sliceMaterial, p.window);
+    this.prepareTarget(width, height);
+    this.renderer.render(this.sliceScene, this.sliceCamera);
+    this.present(ctx, width, height);
+  }
+
+  renderVolume(ctx: CanvasRenderingContext2D, width: number, height: number, p: GpuVolumeParams): void {
+    if (!this.volume || this.lost || !this.rayMesh) return;
+    this.rayMaterial.uniforms.uMode!.value = p.mode === 'mip' ? 0 : 1;
+    this.setWindow(this.rayMaterial, p.window);
+    this.prepareTarget(width, height);
+    this.renderer.render(this.rayScene, p.camera);
+    this.present(ctx, width, height);
+  }
+
+  /** Physical size of the volume box (mm along R, A, S), for placing the 3D camera. */
+  get boxSize(): Vec3 | null {
+    if (!this.rayMesh) return null;
+    const h = this.rayMaterial.uniforms.uHalf!.value as Vector3;
+    return [h.x * 2, h.y * 2, h.z * 2];
+  }
+
+  private disposeVolume(): void {
+    this.volumeTexture?.dispose();
+    this.volumeTexture = null;
+    this.textureData = null;
+    if (this.rayMesh) {
+      this.rayScene.remove(this.rayMesh);
+      this.rayMesh.geometry.dispose();
+      this.rayMesh = null;
+    }
+    this.volume = null;
+  }
+
+  dispose(): void {
+    this.disposeVolume();
+    this.overlayTexture?.dispose();
+    this.lutTexture.dispose();
+    this.sliceMaterial.dispose();
+    this.rayMaterial.dispose();
+    this.renderer.dispose();
+  }
+}

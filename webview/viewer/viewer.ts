@@ -1,0 +1,1072 @@
+// The CT Lens viewer core: a library over a DOM element with no dependency on VS Code. The extension's webview
+// (webview/main.ts) feeds it streamed slabs from the extension host; the standalone page (webview/standalone.ts)
+// hands it file bytes. Slice views are planes of the canonical RAS grid (geometry.ts), drawn by WebGL2 (three.js)
+// or, where WebGL2 is missing or renders nothing, by the CPU renderer with the same interactions.
+
+import { PerspectiveCamera } from 'three';
+import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
+import { decodeNifti } from '../../src/core/nifti/decode';
+import type { NiftiHeader, VoxelArray } from '../../src/core/nifti/types';
+import { OVERLAY_COLORMAPS, OverlayColormap, OverlayStyle, OverlayVolume, validateOverlay } from '../../src/shared/overlay';
+import type { ViewerLayout, ViewerRenderer, ViewerRendererChoice } from '../../src/shared/protocol';
+import { appendTab, buildDom, el, ViewerDom, ViewName, VIEW_NAMES } from './dom';
+import {
+  apply,
+  clampDisplayIndex,
+  Convention,
+  defaultViewPort,
+  displayToFileIndex,
+  displayToScreen,
+  fileToDisplayIndex,
+  insideDisplay,
+  panBy,
+  screenToDisplay,
+  SliceView,
+  SLICE_VIEWS,
+  Vec3,
+  viewAxes,
+  ViewAxes,
+  ViewPort,
+  zoomAt,
+} from './geometry';
+import { formatNumber, headerRows } from './header-info';
+import { colormapLUT, createOverlayLayer, OverlayLayer, overlayLegend, sampleOverlayAtDisplay } from './overlay-layer';
+import { renderSliceCPU } from './render/slice-cpu';
+import { createGpuRenderer, GpuRenderer, VolumeRenderMode } from './render/webgl';
+import { ViewerVolume, voxelsFromBuffer } from './volume';
+import { dragWindow, initialWindow, MIN_WINDOW_WIDTH, presetOf, WINDOW_PRESETS, WindowLevel, WindowPresetId } from './windowing';
+
+export interface ViewerOptions {
+  renderer?: ViewerRendererChoice;
+  convention?: Convention;
+  layout?: ViewerLayout;
+}
+
+export interface ViewerState {
+  /** Crosshair in file voxel indices. */
+  crosshair?: Vec3;
+  window?: WindowLevel;
+  layout?: ViewerLayout;
+  activeView?: ViewName;
+  mode3d?: VolumeRenderMode;
+}
+
+export interface ViewerEvents {
+  /** A slice with data was painted for the first time; ms since the page's time origin. */
+  firstPaint: { ms: number; renderer: ViewerRenderer };
+  /** Every slice has arrived; ms since the page's time origin. */
+  loaded: { ms: number };
+  rendererChanged: { renderer: ViewerRenderer; reason: string };
+  /** The user pressed "Overlay…" (the host decides how to pick a file). */
+  openOverlay: Record<string, never>;
+  crosshair: { ijk: Vec3; value: number; world: Vec3 };
+  stateChanged: ViewerState;
+  error: { message: string };
+}
+
+export interface Viewer {
+  readonly element: HTMLElement;
+  readonly renderer: ViewerRenderer;
+  readonly volume: ViewerVolume | null;
+  /** Decodes a whole .nii / .nii.gz in the page, painting slices as they inflate. Rejects after showing the error. */
+  open(bytes: Uint8Array | ArrayBuffer, name: string, options?: { signal?: AbortSignal; maxVoxelBytes?: number }): Promise<void>;
+  /** Streamed input: the header first, then slabs of k-slices (stored values of the header's datatype). */
+  beginVolume(header: NiftiHeader, name?: string): void;
+  addSlices(kStart: number, kEnd: number, data: VoxelArray | ArrayBuffer): void;
+  endVolume(): void;
+  /** Shows an error (e.g. a NiftiError message) in place of the views. */
+  fail(message: string): void;
+  /** Draws an overlay (contract C2) over the volume; throws with a message naming the problem if invalid. */
+  setOverlay(overlay: OverlayVolume): void;
+  updateOverlayStyle(style: Partial<OverlayStyle>): void;
+  clearOverlay(id?: string): void;
+  readonly overlay: OverlayVolume | null;
+  setWindow(center: number, width: number): void;
+  applyPreset(id: WindowPresetId): void;
+  setLayout(layout: ViewerLayout): void;
+  setConvention(convention: Convention): void;
+  /** Moves the crosshair to a file voxel (i, j, k). */
+  goTo(ijk: readonly number[]): void;
+  /** Adds a tab to the side panel (report, chat, routing, …) and returns its content element. */
+  addPanel(id: string, title: string): HTMLElement;
+  showPanel(id: string): void;
+  getState(): ViewerState;
+  restoreState(state: ViewerState): void;
+  on<K extends keyof ViewerEvents>(event: K, listener: (e: ViewerEvents[K]) => void): () => void;
+  dispose(): void;
+}
+
+export function createViewer(host: HTMLElement, options: ViewerOptions = {}): Viewer {
+  return new ViewerImpl(host, options);
+}
+
+/** Plane colours of the three slice views (Slicer's convention), used for crosshair lines and captions. */
+const VIEW_COLORS: Record<SliceView, string> = { axial: '#e05252', coronal: '#4caf50', sagittal: '#e6c229' };
+/** The slice view whose plane is normal to each display axis (0 = R, 1 = A, 2 = S). */
+const VIEW_OF_NORMAL: SliceView[] = ['sagittal', 'coronal', 'axial'];
+
+interface Drag {
+  view: SliceView | '3d';
+  mode: 'crosshair' | 'pan' | 'window';
+  x: number;
+  y: number;
+  startWindow: WindowLevel;
+  startPort: ViewPort | null;
+  pointerId: number;
+}
+
+class ViewerImpl implements Viewer {
+  readonly element: HTMLElement;
+  private readonly dom: ViewerDom;
+  private readonly listeners = new Map<keyof ViewerEvents, Set<(e: never) => void>>();
+  private name = '';
+  private vol: ViewerVolume | null = null;
+  private gpu: GpuRenderer | null = null;
+  private rendererKind: ViewerRenderer = 'canvas2d';
+  private convention: Convention;
+  private layout: ViewerLayout;
+  private activeView: ViewName = 'axial';
+  private crosshair: Vec3 = [0, 0, 0];
+  private followLoading = true;
+  private win: WindowLevel = { center: 40, width: 400 };
+  private windowChosen = false;
+  private axes: Record<SliceView, ViewAxes>;
+  private ports: Partial<Record<SliceView, ViewPort>> = {};
+  private sizes: Partial<Record<ViewName, { w: number; h: number; dpr: number }>> = {};
+  private cursor: { view: SliceView; display: Vec3 } | null = null;
+  private drag: Drag | null = null;
+  private layer: OverlayLayer | null = null;
+  private mode3d: VolumeRenderMode = 'mip';
+  private camera: PerspectiveCamera | null = null;
+  private controls: OrbitControls | null = null;
+  private readonly dirty = new Set<ViewName>();
+  private frameRequest = 0;
+  private firstPaint = false;
+  private gpuChecks = 0;
+  private readonly notices = new Map<string, string>();
+  private pendingState: ViewerState | null = null;
+  private readonly observers: ResizeObserver[] = [];
+  private readonly panels = new Map<string, HTMLElement>();
+  private last3d = 0;
+  private disposed = false;
+  private wheelAccum = 0;
+
+  constructor(host: HTMLElement, options: ViewerOptions) {
+    this.dom = buildDom(host);
+    this.element = this.dom.root;
+    this.convention = options.convention ?? 'radiological';
+    this.layout = options.layout ?? '1x3';
+    this.axes = this.makeAxes();
+    this.panels.set('info', this.dom.header);
+    this.panels.set('overlay', this.dom.overlay);
+
+    const choice = options.renderer ?? 'auto';
+    if (choice !== 'canvas2d') {
+      const gpu = createGpuRenderer();
+      if (typeof gpu === 'string') {
+        this.setNotice('renderer', `${gpu}: showing slices with the 2D renderer (no 3D view).`);
+        queueMicrotask(() => this.emit('rendererChanged', { renderer: 'canvas2d', reason: gpu }));
+      } else {
+        this.gpu = gpu;
+        this.rendererKind = 'webgl2';
+        gpu.onContextLost = () => this.fallBackToCpu('the WebGL2 context was lost');
+      }
+    }
+    this.dom.root.dataset.renderer = this.rendererKind;
+    this.wireToolbar();
+    for (const name of VIEW_NAMES) this.wireView(name);
+    this.setLayout(this.layout);
+    this.updateWindowUi();
+    this.updateLabels();
+    this.setNotice('empty', null);
+  }
+
+  // ---------------------------------------------------------------- public API
+
+  get renderer(): ViewerRenderer {
+    return this.rendererKind;
+  }
+
+  get volume(): ViewerVolume | null {
+    return this.vol;
+  }
+
+  get overlay(): OverlayVolume | null {
+    return this.layer?.overlay ?? null;
+  }
+
+  on<K extends keyof ViewerEvents>(event: K, listener: (e: ViewerEvents[K]) => void): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(listener as (e: never) => void);
+    return () => set!.delete(listener as (e: never) => void);
+  }
+
+  private emit<K extends keyof ViewerEvents>(event: K, payload: ViewerEvents[K]): void {
+    for (const l of this.listeners.get(event) ?? []) (l as (e: ViewerEvents[K]) => void)(payload);
+  }
+
+  async open(input: Uint8Array | ArrayBuffer, name: string, options: { signal?: AbortSignal; maxVoxelBytes?: number } = {}): Promise<void> {
+    const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
+    this.name = name;
+    this.dom.name.textContent = name;
+    this.dom.root.dataset.state = 'loading';
+    try {
+      await decodeNifti(bytes, {
+        name,
+        signal: options.signal,
+        maxVoxelBytes: options.maxVoxelBytes,
+        onHeader: (header) => this.beginVolume(header, name),
+        onSlices: (kStart, kEnd, data) => {
+          // The viewer shares the decoder's final array: no second copy of the volume in the page.
+          this.vol?.adopt(data);
+          this.slicesArrived(kStart, kEnd);
+        },
+      });
+      this.endVolume();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.fail(message);
+      throw error;
+    }
+  }
+
+  beginVolume(header: NiftiHeader, name?: string): void {
+    if (name !== undefined) {
+      this.name = name;
+      this.dom.name.textContent = name;
+    }
+    this.clearOverlay();
+    let volume: ViewerVolume;
+    try {
+      volume = new ViewerVolume(header);
+    } catch (error) {
+      this.fail(`BadHeader: the affine cannot be inverted (${error instanceof Error ? error.message : String(error)})`);
+      return;
+    }
+    this.vol = volume;
+    this.firstPaint = false;
+    this.gpuChecks = 0;
+    this.windowChosen = false;
+    this.followLoading = true;
+    this.dom.root.dataset.state = 'loading';
+    this.dom.root.dataset.dims = header.dims.join(',');
+    delete this.dom.root.dataset.firstPaint;
+    this.dom.error.hidden = true;
+    const progress = this.dom.progress as HTMLElement & { value?: number; max: number };
+    progress.hidden = false;
+    progress.max = volume.nk;
+    progress.value = 0;
+    this.crosshair = volume.frame.dims.map((n) => Math.floor((n - 1) / 2)) as Vec3;
+    this.ports = {};
+    this.setNotice('frames', header.frames > 1 ? `4D file: frame 0 of ${header.frames} shown.` : null);
+    if (this.gpu) {
+      try {
+        this.gpu.setVolume(volume);
+      } catch (error) {
+        this.fallBackToCpu(error instanceof Error ? error.message : String(error));
+      }
+    }
+    this.reset3dCamera();
+    if (this.pendingState) this.applyState(this.pendingState);
+    this.renderHeaderPanel();
+    this.updateReadout();
+    this.invalidate();
+  }
+
+  addSlices(kStart: number, kEnd: number, data: VoxelArray | ArrayBuffer): void {
+    const volume = this.vol;
+    if (!volume) throw new Error('addSlices before beginVolume');
+    const slab = data instanceof ArrayBuffer ? voxelsFromBuffer(volume.header.datatype, data) : data;
+    volume.addSlab(kStart, kEnd, slab);
+    this.slicesArrived(kStart, kEnd, true);
+  }
+
+  /** Bookkeeping after slices [kStart, kEnd) are in the volume's array. */
+  private slicesArrived(kStart: number, kEnd: number, alreadyRecorded = false): void {
+    const volume = this.vol;
+    if (!volume) return;
+    if (!alreadyRecorded) volume.addSlab(kStart, kEnd);
+    this.gpu?.updateSlices(kStart, kEnd);
+    (this.dom.progress as HTMLElement & { value?: number }).value = volume.loadedCount;
+    if (!this.windowChosen) {
+      const { window, preset } = initialWindow(volume);
+      this.win = window;
+      this.windowChosen = volume.looksLikeCT || preset !== null;
+      this.updateWindowUi();
+    }
+    if (this.followLoading) this.followArrivingSlices();
+    for (const v of SLICE_VIEWS) this.dirty.add(v);
+    // The 3D view re-renders during loading at most twice a second (ray marching is the expensive part).
+    if (performance.now() - this.last3d > 500) this.dirty.add('3d');
+    this.schedule();
+  }
+
+  /**
+   * While loading, the view across the file's k axis shows the newest slice until it reaches the middle of the
+   * volume: the first slice paints as soon as it is decoded, not when half the file has arrived.
+   */
+  private followArrivingSlices(): void {
+    const volume = this.vol!;
+    const axis = volume.frame.axes.findIndex((a) => a.fileAxis === 2);
+    if (axis < 0 || volume.contiguous === 0) return;
+    const flip = volume.frame.axes[axis]!.flip;
+    const newest = flip ? volume.nk - volume.contiguous : volume.contiguous - 1;
+    const middle = Math.floor((volume.frame.dims[axis]! - 1) / 2);
+    const next = flip ? Math.max(middle, newest) : Math.min(middle, newest);
+    this.crosshair[axis] = next;
+    if (next === middle) this.followLoading = false;
+    this.updateReadout();
+  }
+
+  endVolume(): void {
+    const volume = this.vol;
+    if (!volume) return;
+    if (!volume.complete) {
+      this.fail(`Truncated: only ${volume.loadedCount} of ${volume.nk} slices arrived`);
+      return;
+    }
+    this.followLoading = false;
+    if (!this.windowChosen) {
+      this.win = initialWindow(volume).window;
+      this.windowChosen = true;
+      this.updateWindowUi();
+    }
+    this.dom.progress.hidden = true;
+    this.dom.root.dataset.state = 'ready';
+    this.renderHeaderPanel();
+    this.updateReadout();
+    this.invalidate();
+    this.emit('loaded', { ms: performance.now() });
+  }
+
+  fail(message: string): void {
+    this.dom.root.dataset.state = 'error';
+    this.dom.error.textContent = message;
+    this.dom.error.hidden = false;
+    this.dom.progress.hidden = true;
+    this.emit('error', { message });
+  }
+
+  setOverlay(overlay: OverlayVolume): void {
+    const problem = validateOverlay(overlay);
+    if (problem) throw new Error(problem);
+    if (!this.vol) throw new Error('NoVolume: open a volume before adding an overlay');
+    this.layer = createOverlayLayer(this.vol.frame, overlay);
+    this.gpu?.setOverlay(this.layer);
+    this.dom.root.dataset.overlay = overlay.id;
+    this.renderOverlayPanel();
+    this.showPanel('overlay');
+    this.updateReadout();
+    this.invalidate();
+  }
+
+  updateOverlayStyle(style: Partial<OverlayStyle>): void {
+    if (!this.layer) return;
+    this.layer = { ...this.layer, style: { ...this.layer.style, ...style } };
+    this.gpu?.setOverlay(this.layer);
+    this.renderLegend();
+    this.invalidate();
+  }
+
+  clearOverlay(id?: string): void {
+    if (!this.layer || (id !== undefined && this.layer.overlay.id !== id)) return;
+    this.layer = null;
+    this.gpu?.setOverlay(null);
+    delete this.dom.root.dataset.overlay;
+    this.renderOverlayPanel();
+    this.updateReadout();
+    this.invalidate();
+  }
+
+  setWindow(center: number, width: number): void {
+    if (!Number.isFinite(center) || !Number.isFinite(width)) return;
+    this.win = { center, width: Math.max(MIN_WINDOW_WIDTH, width) };
+    this.windowChosen = true;
+    this.updateWindowUi();
+    this.invalidate();
+    this.stateChanged();
+  }
+
+  applyPreset(id: WindowPresetId): void {
+    const p = WINDOW_PRESETS.find((q) => q.id === id);
+    if (p) this.setWindow(p.center, p.width);
+  }
+
+  setLayout(layout: ViewerLayout): void {
+    this.layout = layout;
+    this.dom.root.dataset.layout = layout;
+    this.dom.viewsBox.dataset.layout = layout;
+    for (const v of VIEW_NAMES) this.dom.views[v].root.toggleAttribute('data-active', v === this.activeView);
+    for (const b of this.dom.layoutButtons) b.toggleAttribute('secondary', b.dataset.layout !== layout);
+    this.invalidate();
+    this.stateChanged();
+  }
+
+  setConvention(convention: Convention): void {
+    this.convention = convention;
+    this.axes = this.makeAxes();
+    this.ports = {};
+    this.updateLabels();
+    this.invalidate();
+  }
+
+  goTo(ijk: readonly number[]): void {
+    const volume = this.vol;
+    if (!volume) return;
+    const [nx, ny, nz] = volume.header.dims;
+    const [i, j, k] = ijk.map((v) => Math.round(v)) as Vec3;
+    if (!(i >= 0 && j >= 0 && k >= 0 && i < nx && j < ny && k < nz)) {
+      throw new RangeError(`voxel (${ijk.join(', ')}) is outside 0..${nx - 1}, 0..${ny - 1}, 0..${nz - 1}`);
+    }
+    this.followLoading = false;
+    this.crosshair = fileToDisplayIndex(volume.frame, [i, j, k]);
+    this.cursor = null;
+    this.crosshairMoved();
+  }
+
+  addPanel(id: string, title: string): HTMLElement {
+    const existing = this.panels.get(id);
+    if (existing) return existing;
+    const content = el('div', { className: 'ctl-panel', attrs: { 'data-panel': id } });
+    appendTab(this.dom.tabs, id, title, content);
+    this.panels.set(id, content);
+    return content;
+  }
+
+  showPanel(id: string): void {
+    const headers = [...this.dom.tabs.querySelectorAll('vscode-tab-header')];
+    const index = headers.findIndex((h) => h.getAttribute('data-tab') === id);
+    if (index >= 0) this.dom.tabs.selectedIndex = index;
+    delete this.dom.root.dataset.panel;
+  }
+
+  getState(): ViewerState {
+    const state: ViewerState = { window: { ...this.win }, layout: this.layout, activeView: this.activeView, mode3d: this.mode3d };
+    if (this.vol) state.crosshair = displayToFileIndex(this.vol.frame, this.crosshair);
+    return state;
+  }
+
+  restoreState(state: ViewerState): void {
+    if (state.layout) this.setLayout(state.layout);
+    if (state.mode3d) this.setMode3d(state.mode3d);
+    if (this.vol) this.applyState(state);
+    else this.pendingState = state;
+  }
+
+  private applyState(state: ViewerState): void {
+    this.pendingState = null;
+    if (state.activeView) this.activeView = state.activeView;
+    if (state.window) {
+      this.win = { ...state.window };
+      this.windowChosen = true;
+      this.updateWindowUi();
+    }
+    const volume = this.vol;
+    if (state.crosshair && volume && state.crosshair.every((v, a) => v >= 0 && v < volume.header.dims[a]!)) {
+      this.crosshair = fileToDisplayIndex(volume.frame, state.crosshair);
+      this.followLoading = false;
+    }
+    this.setLayout(this.layout);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    cancelAnimationFrame(this.frameRequest);
+    for (const o of this.observers) o.disconnect();
+    this.controls?.dispose();
+    this.gpu?.dispose();
+    this.gpu = null;
+    this.dom.root.remove();
+  }
+
+  // ---------------------------------------------------------------- rendering
+
+  private makeAxes(): Record<SliceView, ViewAxes> {
+    return {
+      axial: viewAxes('axial', this.convention),
+      coronal: viewAxes('coronal', this.convention),
+      sagittal: viewAxes('sagittal', this.convention),
+    };
+  }
+
+  private portOf(view: SliceView): ViewPort | null {
+    const size = this.sizes[view];
+    if (!this.vol || !size || size.w === 0 || size.h === 0) return null;
+    let port = this.ports[view];
+    if (!port) {
+      port = defaultViewPort(this.vol.frame, this.axes[view], size.w, size.h);
+      this.ports[view] = port;
+    } else if (port.width !== size.w || port.height !== size.h) {
+      port = { ...port, width: size.w, height: size.h };
+      this.ports[view] = port;
+    }
+    return port;
+  }
+
+  private invalidate(view?: ViewName): void {
+    if (view) this.dirty.add(view);
+    else for (const v of VIEW_NAMES) this.dirty.add(v);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.frameRequest || this.disposed) return;
+    this.frameRequest = requestAnimationFrame(() => {
+      this.frameRequest = 0;
+      this.renderDirty();
+    });
+  }
+
+  private renderDirty(): void {
+    const views = [...this.dirty];
+    this.dirty.clear();
+    for (const v of views) {
+      if (v === '3d') this.render3d();
+      else this.renderSlice(v);
+    }
+  }
+
+  private renderSlice(view: SliceView): void {
+    const volume = this.vol;
+    const size = this.sizes[view];
+    const port = this.portOf(view);
+    const elements = this.dom.views[view];
+    if (!volume || !size || !port) return;
+    const ctx = elements.canvas.getContext('2d');
+    if (!ctx) return;
+    const width = elements.canvas.width;
+    const height = elements.canvas.height;
+    const axes = this.axes[view];
+    const slice = this.crosshair[axes.n];
+    if (volume.loadedCount === 0) {
+      ctx.fillStyle = '#000';
+      ctx.fillRect(0, 0, width, height);
+      return;
+    }
+    if (this.gpu) {
+      this.gpu.renderSlice(ctx, width, height, { axes, port, slice, window: this.win });
+      if (volume.contiguous > 0 && this.gpuChecks < 3 && !this.verifyGpu(view, ctx, width, height, port, slice)) return;
+    } else {
+      const image = ctx.createImageData(width, height);
+      renderSliceCPU(image, { volume, axes, port, slice, window: this.win, overlay: this.layer, pixelRatio: size.dpr });
+      ctx.putImageData(image, 0, 0);
+    }
+    this.drawCrosshair(view, ctx, port, size.dpr);
+    elements.info.textContent = `${slice + 1} / ${volume.frame.dims[axes.n]}`;
+    if (!this.firstPaint && volume.contiguous > 0) {
+      this.firstPaint = true;
+      this.dom.root.dataset.firstPaint = '1';
+      this.emit('firstPaint', { ms: performance.now(), renderer: this.rendererKind });
+    }
+  }
+
+  /**
+   * The WebGL output checked against the CPU renderer once there is data to see: a driver that gives a context
+   * but draws black (NiiVue's VS Code extension hits this on some Linux machines) switches to the CPU renderer.
+   * Returns false when it switched.
+   */
+  private verifyGpu(view: SliceView, ctx: CanvasRenderingContext2D, width: number, height: number, port: ViewPort, slice: number): boolean {
+    const volume = this.vol!;
+    const reference = new ImageData(width, height);
+    const dpr = this.sizes[view]!.dpr;
+    renderSliceCPU(reference, { volume, axes: this.axes[view], port, slice, window: this.win, overlay: this.layer, pixelRatio: dpr });
+    const shown = ctx.getImageData(0, 0, width, height).data;
+    const ref = reference.data;
+    let lit = 0;
+    let gpuLit = 0;
+    let diff = 0;
+    for (let n = 0; n < ref.length; n += 4) {
+      if (ref[n]! > 24) lit++;
+      if (shown[n]! > 24) gpuLit++;
+      diff += Math.abs(ref[n]! - shown[n]!);
+    }
+    const pixels = ref.length / 4;
+    if (lit < pixels * 0.01) return true; // nothing to compare yet; check a later paint
+    this.gpuChecks++;
+    const meanDiff = diff / pixels;
+    if (gpuLit < lit * 0.05 || meanDiff > 40) {
+      this.fallBackToCpu(
+        `WebGL2 drew ${gpuLit === 0 ? 'a blank image' : `an image that differs from the reference (mean difference ${meanDiff.toFixed(1)})`}`,
+      );
+      return false;
+    }
+    this.gpuChecks = 3; // verified
+    return true;
+  }
+
+  private fallBackToCpu(reason: string): void {
+    if (!this.gpu) return;
+    const gpu = this.gpu;
+    this.gpu = null;
+    this.controls?.dispose();
+    this.controls = null;
+    try {
+      gpu.dispose();
+    } catch {
+      // A lost context can throw on cleanup; nothing to keep.
+    }
+    this.rendererKind = 'canvas2d';
+    this.dom.root.dataset.renderer = 'canvas2d';
+    this.setNotice('renderer', `${reason}: showing slices with the 2D renderer (no 3D view).`);
+    for (const v of VIEW_NAMES) this.resizeCanvas(v);
+    this.emit('rendererChanged', { renderer: 'canvas2d', reason });
+    this.invalidate();
+  }
+
+  private drawCrosshair(view: SliceView, ctx: CanvasRenderingContext2D, port: ViewPort, dpr: number): void {
+    const frame = this.vol!.frame;
+    const axes = this.axes[view];
+    const [sx, sy] = displayToScreen(frame, axes, port, this.crosshair);
+    const x = Math.round(sx * dpr) + 0.5;
+    const y = Math.round(sy * dpr) + 0.5;
+    const gap = 6 * dpr;
+    ctx.lineWidth = Math.max(1, Math.round(dpr));
+    ctx.globalAlpha = 0.85;
+    // The vertical line is the plane normal to the horizontal display axis, and vice versa.
+    ctx.strokeStyle = VIEW_COLORS[VIEW_OF_NORMAL[axes.h]!];
+    ctx.beginPath();
+    ctx.moveTo(x, 0);
+    ctx.lineTo(x, y - gap);
+    ctx.moveTo(x, y + gap);
+    ctx.lineTo(x, ctx.canvas.height);
+    ctx.stroke();
+    ctx.strokeStyle = VIEW_COLORS[VIEW_OF_NORMAL[axes.v]!];
+    ctx.beginPath();
+    ctx.moveTo(0, y);
+    ctx.lineTo(x - gap, y);
+    ctx.moveTo(x + gap, y);
+    ctx.lineTo(ctx.canvas.width, y);
+    ctx.stroke();
+    ctx.globalAlpha = 1;
+  }
+
+  private render3d(): void {
+    const elements = this.dom.views['3d'];
+    const size = this.sizes['3d'];
+    if (!this.vol || !size || size.w === 0 || size.h === 0) return;
+    if (!this.gpu || !this.camera) {
+      elements.info.textContent = 'needs WebGL2';
+      return;
+    }
+    const ctx = elements.canvas.getContext('2d');
+    if (!ctx) return;
+    this.camera.aspect = size.w / size.h;
+    this.camera.updateProjectionMatrix();
+    this.gpu.renderVolume(ctx, elements.canvas.width, elements.canvas.height, { camera: this.camera, mode: this.mode3d, window: this.win });
+    elements.info.textContent = this.mode3d === 'mip' ? 'MIP' : 'Volume';
+    this.last3d = performance.now();
+  }
+
+  private reset3dCamera(): void {
+    if (!this.gpu || !this.vol) return;
+    const size = this.gpu.boxSize;
+    if (!size) return;
+    const radius = Math.hypot(...size) / 2;
+    if (!this.camera) this.camera = new PerspectiveCamera(30, 1, 1, 100000);
+    this.camera.near = radius / 50;
+    this.camera.far = radius * 20;
+    // Facing the patient from the front (anterior), head up: the patient's right on the screen's left.
+    this.camera.up.set(0, 0, 1);
+    this.camera.position.set(0, (radius / Math.tan((15 * Math.PI) / 180)) * 0.85, 0);
+    this.camera.lookAt(0, 0, 0);
+    if (!this.controls) {
+      this.controls = new OrbitControls(this.camera, this.dom.views['3d'].canvas);
+      this.controls.addEventListener('change', () => this.invalidate('3d'));
+    }
+    this.controls.target.set(0, 0, 0);
+    this.controls.update();
+  }
+
+  private setMode3d(mode: VolumeRenderMode): void {
+    this.mode3d = mode;
+    this.dom.mode3d.value = mode;
+    this.invalidate('3d');
+  }
+
+  // ---------------------------------------------------------------- crosshair, readout, panels
+
+  private crosshairMoved(): void {
+    this.updateReadout();
+    for (const v of SLICE_VIEWS) this.dirty.add(v);
+    this.schedule();
+    const volume = this.vol;
+    if (volume) {
+      const ijk = displayToFileIndex(volume.frame, this.crosshair);
+      this.emit('crosshair', { ijk, value: volume.valueAtFile(...ijk), world: apply(volume.frame.fileToWorld, ijk) });
+    }
+    this.stateChanged();
+  }
+
+  private stateChanged(): void {
+    this.emit('stateChanged', this.getState());
+  }
+
+  private updateReadout(): void {
+    const volume = this.vol;
+    const out = this.dom.readout;
+    if (!volume) {
+      out.textContent = '';
+      return;
+    }
+    const d = this.cursor && insideDisplay(volume.frame, this.cursor.display) ? clampDisplayIndex(volume.frame, this.cursor.display) : this.crosshair;
+    const ijk = displayToFileIndex(volume.frame, d);
+    const value = volume.valueAtFile(...ijk);
+    const world = apply(volume.frame.fileToWorld, ijk);
+    const label = volume.looksLikeCT ? 'HU' : 'Value';
+    let text = `${label} ${Number.isNaN(value) ? '…' : formatNumber(value)} · voxel (${ijk.join(', ')}) · (${world.map((w) => w.toFixed(1)).join(', ')}) mm`;
+    if (this.layer) {
+      const ov = sampleOverlayAtDisplay(this.layer, d);
+      text += ` · ${this.layer.overlay.name} ${Number.isNaN(ov) ? '—' : formatNumber(ov, 4)}`;
+    }
+    out.textContent = text;
+    out.dataset.ijk = ijk.join(',');
+    out.dataset.value = Number.isNaN(value) ? '' : String(value);
+    out.dataset.source = this.cursor ? 'cursor' : 'crosshair';
+  }
+
+  private renderHeaderPanel(): void {
+    const volume = this.vol;
+    const box = this.dom.header;
+    box.replaceChildren();
+    if (!volume) return;
+    const rows = headerRows(volume.header, volume.frame, this.name);
+    if (volume.complete && Number.isFinite(volume.min)) {
+      rows.push({ label: 'Value range', value: `${formatNumber(volume.min)} … ${formatNumber(volume.max)}` });
+    }
+    const table = el('table', { className: 'ctl-header-table' });
+    for (const row of rows) {
+      if (row.pre) {
+        // Wide monospace blocks (the affine) get a full-width row under their label.
+        table.append(el('tr', {}, [el('th', { text: row.label, attrs: { scope: 'row', colspan: '2' } })]));
+        table.append(el('tr', {}, [el('td', { attrs: { colspan: '2' } }, [el('pre', { text: row.value })])]));
+        continue;
+      }
+      table.append(el('tr', {}, [el('th', { text: row.label, attrs: { scope: 'row' } }), el('td', { text: row.value })]));
+    }
+    box.append(table);
+  }
+
+  private renderOverlayPanel(): void {
+    const box = this.dom.overlay;
+    box.replaceChildren();
+    const empty = box.parentElement?.querySelector<HTMLElement>('.ctl-overlay-empty');
+    const layer = this.layer;
+    box.hidden = !layer;
+    if (empty) empty.hidden = !!layer;
+    if (!layer) return;
+    const o = layer.overlay;
+    const colormap = document.createElement('vscode-single-select') as unknown as HTMLElement & { value: string };
+    colormap.dataset.control = 'colormap';
+    for (const c of OVERLAY_COLORMAPS) {
+      const opt = document.createElement('vscode-option');
+      opt.setAttribute('value', c);
+      if (c === layer.style.colormap) opt.setAttribute('selected', '');
+      opt.textContent = c;
+      colormap.append(opt);
+    }
+    colormap.addEventListener('change', () => this.updateOverlayStyle({ colormap: colormap.value as OverlayColormap }));
+
+    const opacity = el('input', { attrs: { type: 'range', min: '0', max: '1', step: '0.05', 'data-control': 'opacity', 'aria-label': 'Opacity' } });
+    opacity.value = String(layer.style.opacity);
+    opacity.addEventListener('input', () => this.updateOverlayStyle({ opacity: Number(opacity.value) }));
+
+    const [lo, hi] = layer.style.range;
+    const step = o.kind === 'label' ? 1 : Math.max((hi - lo) / 100, 1e-6);
+    const threshold = el('input', {
+      attrs: { type: 'number', step: String(step), 'data-control': 'threshold', 'aria-label': 'Threshold' },
+    });
+    threshold.value = formatNumber(layer.style.threshold);
+    threshold.addEventListener('change', () => {
+      const t = Number(threshold.value);
+      if (Number.isFinite(t)) this.updateOverlayStyle({ threshold: t });
+    });
+    const remove = document.createElement('vscode-button');
+    remove.setAttribute('secondary', '');
+    remove.dataset.action = 'remove-overlay';
+    remove.textContent = 'Remove overlay';
+    remove.addEventListener('click', () => this.clearOverlay());
+
+    const row = (label: string, control: Node) => el('label', { className: 'ctl-field' }, [el('span', { text: label }), control]);
+    box.append(
+      el('div', { className: 'ctl-overlay-name', text: o.name }),
+      el('div', { className: 'ctl-muted', text: `${o.kind === 'label' ? 'Label map' : 'Scalar map'} · ${o.dims.join(' × ')}` }),
+      row('Colormap', colormap),
+      row('Opacity', opacity),
+      row(o.kind === 'label' ? 'Hide labels ≤' : 'Threshold', threshold),
+      el('div', { className: 'ctl-legend' }),
+      remove,
+    );
+    this.renderLegend();
+  }
+
+  private renderLegend(): void {
+    const box = this.dom.overlay.querySelector<HTMLElement>('.ctl-legend');
+    if (!box || !this.layer) return;
+    box.replaceChildren();
+    const legend = overlayLegend(this.layer);
+    const lut = colormapLUT(this.layer.style.colormap);
+    if (legend.kind === 'labels') {
+      for (const v of legend.labels.slice(0, 32)) {
+        const swatch = el('span', { className: 'ctl-swatch' });
+        // CSSOM assignment, not a style attribute: allowed under the webview's CSP.
+        swatch.style.backgroundColor = `rgb(${lut[v * 4]}, ${lut[v * 4 + 1]}, ${lut[v * 4 + 2]})`;
+        box.append(el('span', { className: 'ctl-legend-item' }, [swatch, `label ${v}`]));
+      }
+      if (legend.labels.length === 0) box.append(el('span', { className: 'ctl-muted', text: 'no labels above 0' }));
+      return;
+    }
+    const bar = el('canvas', { className: 'ctl-colorbar' });
+    bar.width = 256;
+    bar.height = 1;
+    const ctx = bar.getContext('2d');
+    if (ctx) {
+      const img = ctx.createImageData(256, 1);
+      img.data.set(lut);
+      ctx.putImageData(img, 0, 0);
+    }
+    box.append(
+      bar,
+      el('div', { className: 'ctl-colorbar-labels' }, [
+        el('span', { text: formatNumber(legend.range[0], 4) }),
+        el('span', { text: formatNumber(legend.range[1], 4) }),
+      ]),
+    );
+  }
+
+  private updateWindowUi(): void {
+    const w = this.dom.window;
+    w.dataset.center = formatNumber(this.win.center);
+    w.dataset.width = formatNumber(this.win.width);
+    w.textContent = `L ${formatNumber(this.win.center, 4)}  W ${formatNumber(this.win.width, 4)}`;
+    const active = presetOf(this.win);
+    for (const b of this.dom.presetButtons) b.toggleAttribute('secondary', b.dataset.preset !== active);
+  }
+
+  private updateLabels(): void {
+    for (const v of SLICE_VIEWS) {
+      const { labels } = this.dom.views[v];
+      const l = this.axes[v].labels;
+      labels.left.textContent = l.left;
+      labels.right.textContent = l.right;
+      labels.top.textContent = l.top;
+      labels.bottom.textContent = l.bottom;
+      this.dom.views[v].root.style.setProperty('--ctl-view-color', VIEW_COLORS[v]);
+    }
+  }
+
+  private setNotice(key: string, text: string | null): void {
+    if (text) this.notices.set(key, text);
+    else this.notices.delete(key);
+    const all = [...this.notices.values()];
+    this.dom.notice.textContent = all.join(' ');
+    this.dom.notice.hidden = all.length === 0;
+  }
+
+  // ---------------------------------------------------------------- input
+
+  private wireToolbar(): void {
+    for (const b of this.dom.layoutButtons) b.addEventListener('click', () => this.setLayout(b.dataset.layout as ViewerLayout));
+    for (const b of this.dom.presetButtons) b.addEventListener('click', () => this.applyPreset(b.dataset.preset as WindowPresetId));
+    this.dom.overlayButton.addEventListener('click', () => this.emit('openOverlay', {}));
+    this.dom.resetButton.addEventListener('click', () => this.resetView());
+    this.dom.panelButton.addEventListener('click', () => {
+      if (this.dom.root.dataset.panel === 'hidden') delete this.dom.root.dataset.panel;
+      else this.dom.root.dataset.panel = 'hidden';
+    });
+    this.dom.mode3d.addEventListener('change', () => this.setMode3d(this.dom.mode3d.value === 'vr' ? 'vr' : 'mip'));
+    const goto = this.dom.goto;
+    goto.addEventListener('keydown', (event) => {
+      event.stopPropagation();
+      if (event.key !== 'Enter') return;
+      const parts = goto.value.split(/[\s,;]+/).filter(Boolean).map(Number);
+      try {
+        if (parts.length !== 3 || parts.some((p) => !Number.isInteger(p))) throw new RangeError('type three whole numbers: i, j, k');
+        this.goTo(parts);
+        goto.removeAttribute('aria-invalid');
+        goto.title = 'Go to voxel i,j,k (file order), then Enter';
+      } catch (error) {
+        goto.setAttribute('aria-invalid', 'true');
+        goto.title = error instanceof Error ? error.message : String(error);
+      }
+    });
+    this.dom.root.addEventListener('keydown', (event) => this.onKey(event));
+  }
+
+  private resetView(): void {
+    const volume = this.vol;
+    this.ports = {};
+    if (volume) {
+      this.crosshair = volume.frame.dims.map((n) => Math.floor((n - 1) / 2)) as Vec3;
+      this.win = initialWindow(volume).window;
+      this.updateWindowUi();
+    }
+    this.reset3dCamera();
+    this.crosshairMoved();
+    this.invalidate();
+  }
+
+  private wireView(name: ViewName): void {
+    const { root, canvas } = this.dom.views[name];
+    const observer = new ResizeObserver(() => {
+      this.resizeCanvas(name);
+      this.invalidate(name);
+    });
+    observer.observe(root);
+    this.observers.push(observer);
+    root.addEventListener('pointerenter', () => (this.activeView = name));
+    root.addEventListener('dblclick', () => {
+      this.activeView = name;
+      this.setLayout(this.layout === 'single' ? '1x3' : 'single');
+    });
+    root.addEventListener('contextmenu', (event) => event.preventDefault());
+    if (name === '3d') return; // OrbitControls handles the 3D view's pointer and wheel input
+    const view = name;
+    canvas.addEventListener('pointerdown', (event) => this.onPointerDown(view, event));
+    canvas.addEventListener('pointermove', (event) => this.onPointerMove(view, event));
+    canvas.addEventListener('pointerup', (event) => this.onPointerUp(event));
+    canvas.addEventListener('pointercancel', (event) => this.onPointerUp(event));
+    canvas.addEventListener('pointerleave', () => {
+      this.cursor = null;
+      this.updateReadout();
+    });
+    canvas.addEventListener('wheel', (event) => this.onWheel(view, event), { passive: false });
+  }
+
+  private resizeCanvas(name: ViewName): void {
+    const { root, canvas } = this.dom.views[name];
+    const rect = root.getBoundingClientRect();
+    // The CPU renderer draws at CSS resolution; WebGL at device resolution up to 2×.
+    const dpr = this.gpu ? Math.min(2, window.devicePixelRatio || 1) : 1;
+    const w = Math.floor(rect.width);
+    const h = Math.floor(rect.height);
+    this.sizes[name] = { w, h, dpr };
+    const cw = Math.max(1, Math.round(w * dpr));
+    const ch = Math.max(1, Math.round(h * dpr));
+    if (canvas.width !== cw) canvas.width = cw;
+    if (canvas.height !== ch) canvas.height = ch;
+  }
+
+  private local(view: ViewName, event: MouseEvent): [number, number] {
+    const rect = this.dom.views[view].canvas.getBoundingClientRect();
+    return [event.clientX - rect.left, event.clientY - rect.top];
+  }
+
+  private onPointerDown(view: SliceView, event: PointerEvent): void {
+    const port = this.portOf(view);
+    if (!port || !this.vol) return;
+    this.activeView = view;
+    this.dom.views[view].root.focus({ preventScroll: true });
+    const mode = event.button === 2 ? 'window' : event.button === 1 || event.shiftKey ? 'pan' : event.button === 0 ? 'crosshair' : null;
+    if (!mode) return;
+    event.preventDefault();
+    const [x, y] = this.local(view, event);
+    this.drag = { view, mode, x, y, startWindow: { ...this.win }, startPort: port, pointerId: event.pointerId };
+    (event.target as Element).setPointerCapture?.(event.pointerId);
+    if (mode === 'crosshair') this.moveCrosshairTo(view, x, y);
+  }
+
+  private onPointerMove(view: SliceView, event: PointerEvent): void {
+    const port = this.portOf(view);
+    const volume = this.vol;
+    if (!port || !volume) return;
+    const [x, y] = this.local(view, event);
+    const axes = this.axes[view];
+    this.cursor = { view, display: screenToDisplay(volume.frame, axes, port, this.crosshair[axes.n], x, y) };
+    const drag = this.drag;
+    if (drag && drag.view === view && drag.pointerId === event.pointerId) {
+      if (drag.mode === 'crosshair') this.moveCrosshairTo(view, x, y);
+      else if (drag.mode === 'pan') {
+        this.ports[view] = panBy(volume.frame, axes, drag.startPort!, x - drag.x, y - drag.y);
+        this.invalidate(view);
+      } else {
+        const w = dragWindow(drag.startWindow, x - drag.x, y - drag.y);
+        this.setWindow(w.center, w.width);
+      }
+    }
+    this.updateReadout();
+  }
+
+  private onPointerUp(event: PointerEvent): void {
+    if (this.drag?.pointerId === event.pointerId) this.drag = null;
+  }
+
+  private moveCrosshairTo(view: SliceView, x: number, y: number): void {
+    const volume = this.vol!;
+    const port = this.portOf(view)!;
+    const axes = this.axes[view];
+    const d = screenToDisplay(volume.frame, axes, port, this.crosshair[axes.n], x, y);
+    const c = clampDisplayIndex(volume.frame, d);
+    this.followLoading = false;
+    this.crosshair = [...this.crosshair];
+    this.crosshair[axes.h] = c[axes.h];
+    this.crosshair[axes.v] = c[axes.v];
+    this.crosshairMoved();
+  }
+
+  private onWheel(view: SliceView, event: WheelEvent): void {
+    event.preventDefault();
+    const volume = this.vol;
+    const port = this.portOf(view);
+    if (!volume || !port) return;
+    if (event.ctrlKey || event.metaKey) {
+      const [x, y] = this.local(view, event);
+      this.ports[view] = zoomAt(volume.frame, this.axes[view], port, Math.exp(-event.deltaY * 0.002), x, y);
+      this.invalidate(view);
+      return;
+    }
+    // Line-mode wheels step one slice per notch; pixel-mode trackpads step once per 50 px of scrolling.
+    if (event.deltaMode === 1) this.stepSlice(view, event.deltaY < 0 ? 1 : -1);
+    else {
+      this.wheelAccum += event.deltaY;
+      while (Math.abs(this.wheelAccum) >= 50) {
+        this.stepSlice(view, this.wheelAccum < 0 ? 1 : -1);
+        this.wheelAccum -= Math.sign(this.wheelAccum) * 50;
+      }
+    }
+  }
+
+  private stepSlice(view: SliceView, delta: number): void {
+    const volume = this.vol;
+    if (!volume) return;
+    const n = this.axes[view].n;
+    const next = Math.min(volume.frame.dims[n] - 1, Math.max(0, this.crosshair[n] + delta));
+    if (next === this.crosshair[n]) return;
+    this.followLoading = false;
+    this.crosshair = [...this.crosshair];
+    this.crosshair[n] = next;
+    if (this.cursor) this.cursor.display[n] = next;
+    this.crosshairMoved();
+  }
+
+  private onKey(event: KeyboardEvent): void {
+    if (event.target instanceof HTMLInputElement) return;
+    const view = this.activeView;
+    if (view === '3d') return;
+    const big = event.shiftKey ? 10 : 1;
+    switch (event.key) {
+      case 'ArrowUp':
+      case 'ArrowRight':
+      case 'PageUp':
+        this.stepSlice(view, big);
+        break;
+      case 'ArrowDown':
+      case 'ArrowLeft':
+      case 'PageDown':
+        this.stepSlice(view, -big);
+        break;
+      case '+':
+      case '=':
+      case '-': {
+        const port = this.portOf(view);
+        if (!port || !this.vol) return;
+        this.ports[view] = zoomAt(this.vol.frame, this.axes[view], port, event.key === '-' ? 1 / 1.25 : 1.25, port.width / 2, port.height / 2);
+        this.invalidate(view);
+        break;
+      }
+      default:
+        return;
+    }
+    event.preventDefault();
+  }
+}
