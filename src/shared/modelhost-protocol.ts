@@ -81,6 +81,8 @@ export interface LoadResult {
 
 export interface GenerationOptions {
   maxNewTokens?: number;
+  /** EOS is ignored until this many tokens were generated (benchmarks: a fixed-length report). */
+  minNewTokens?: number;
   doSample?: boolean;
   temperature?: number;
   topP?: number;

@@ -30,6 +30,8 @@ export interface KvCache {
 
 export interface GenerateConfig extends SamplingOptions {
   maxNewTokens: number;
+  /** EOS is suppressed until this many tokens exist (transformers' min_new_tokens; benchmarks use it). */
+  minNewTokens?: number;
   eosTokenIds: number[];
   /** Seed of the sampling PRNG (ignored when greedy). */
   seed: number;
@@ -81,6 +83,7 @@ export async function generate(
     const t1 = performance.now();
     for (let step = 0; ; step++) {
       throwIfAborted(signal);
+      if (tokenIds.length < (config.minNewTokens ?? 0)) for (const id of eos) logits[id] = -Infinity;
       const next = selectNextToken(logits, history, config, rng);
       tokenIds.push(next);
       history.push(next);

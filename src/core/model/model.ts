@@ -88,6 +88,7 @@ export class CtLensModel {
     const o = params.options ?? {};
     return {
       maxNewTokens: o.maxNewTokens ?? g.maxNewTokens,
+      minNewTokens: o.minNewTokens ?? 0,
       eosTokenIds: g.eosTokenIds,
       doSample: o.doSample ?? g.doSample,
       temperature: o.temperature ?? g.temperature,

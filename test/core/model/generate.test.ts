@@ -93,6 +93,15 @@ describe('core/model/generate', () => {
     assert.equal(lm.disposed, 1);
   });
 
+  it('suppresses EOS until min new tokens', async () => {
+    const lm = new ToyLm();
+    const p = await promptOf(lm, [3, 1, 4]);
+    const out = await generate(lm, p.embeds, p.length, p.ids, { ...GREEDY, minNewTokens: 10, maxNewTokens: 10 });
+    assert.equal(out.tokenIds.length, 10);
+    assert.ok(!out.tokenIds.includes(0));
+    assert.equal(out.finishReason, 'length');
+  });
+
   it('stops at max new tokens', async () => {
     const lm = new ToyLm();
     const p = await promptOf(lm, [1]);
