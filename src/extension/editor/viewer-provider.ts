@@ -1,0 +1,233 @@
+// The CT Lens viewer as VS Code's default editor for .nii / .nii.gz (a CustomReadonlyEditorProvider). Each document
+// reads its file through vscode.workspace.fs (so remote and virtual workspaces work) and decodes it once in the
+// extension host; every panel of the document streams the header and slabs of slices to its webview as they decode,
+// so the first slice paints long before the file has inflated. The decoded volume stays in the document for model
+// runs (`activeVolume`). Overlays (contract C2) go to a document's panels through `setOverlay`.
+
+import * as vscode from 'vscode';
+import { decodeNifti } from '../../core/nifti/decode';
+import { nodeInflate } from '../../core/nifti/inflate-node';
+import type { NiftiVolume } from '../../core/nifti/types';
+import { MessageHandler } from '../../shared/messaging';
+import type { OverlayVolume } from '../../shared/overlay';
+import type { FromWebviewMessage, InitMessage, OverlayAppliedMessage, ToWebviewMessage } from '../../shared/protocol';
+import { maxVoxelBytes, viewerSettings } from './settings';
+import { copySlab, LoadError, VolumeLoad } from './volume-load';
+import { createNonce, viewerHtml } from './webview-html';
+
+export const VIEWER_VIEW_TYPE = 'ctlens.viewer';
+
+export class VolumeDocument implements vscode.CustomDocument {
+  /** When the document was opened (performance.now), for the time-to-first-slice log line. */
+  readonly openedAt = performance.now();
+
+  constructor(
+    readonly uri: vscode.Uri,
+    readonly load: VolumeLoad,
+  ) {}
+
+  get name(): string {
+    return fileName(this.uri);
+  }
+
+  dispose(): void {
+    this.load.dispose();
+  }
+}
+
+interface Panel {
+  document: VolumeDocument;
+  panel: vscode.WebviewPanel;
+  channel: MessageHandler<ToWebviewMessage, FromWebviewMessage>;
+  unsubscribe: () => void;
+  overlay: OverlayVolume | null;
+}
+
+export class ViewerProvider implements vscode.CustomReadonlyEditorProvider<VolumeDocument> {
+  private readonly panels = new Set<Panel>();
+  private active: Panel | null = null;
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  static register(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): ViewerProvider {
+    const provider = new ViewerProvider(context, log);
+    context.subscriptions.push(
+      vscode.window.registerCustomEditorProvider(VIEWER_VIEW_TYPE, provider, {
+        supportsMultipleEditorsPerDocument: true,
+        // Not retained when hidden: a hidden viewer frees its copy of the volume and is replayed when shown again.
+        webviewOptions: { retainContextWhenHidden: false },
+      }),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration('ctlens.viewer')) provider.broadcastSettings();
+      }),
+    );
+    return provider;
+  }
+
+  // ---------------------------------------------------------------- API for commands and other features
+
+  /** The document of the viewer the user last focused, if it is still open. */
+  get activeDocument(): VolumeDocument | null {
+    return this.active?.document ?? null;
+  }
+
+  /** The decoded volume of the active viewer (waits for the decode to finish; rejects with its LoadError). */
+  async activeVolume(): Promise<NiftiVolume | null> {
+    const doc = this.activeDocument;
+    return doc ? doc.load.done : null;
+  }
+
+  /** Shows an overlay in every viewer of a document (the active one when `uri` is absent). */
+  async setOverlay(overlay: OverlayVolume, uri?: vscode.Uri): Promise<void> {
+    const targets = this.panelsOf(uri);
+    if (targets.length === 0) throw new Error('NoViewer: open a volume in the CT Lens viewer first');
+    await Promise.all(
+      targets.map(async (p) => {
+        p.overlay = overlay;
+        await p.channel.request<OverlayAppliedMessage>({ type: 'setOverlay', overlay });
+      }),
+    );
+  }
+
+  async clearOverlay(uri?: vscode.Uri, id?: string): Promise<void> {
+    await Promise.all(
+      this.panelsOf(uri).map(async (p) => {
+        if (id === undefined || p.overlay?.id === id) p.overlay = null;
+        await p.channel.request({ type: 'clearOverlay', id });
+      }),
+    );
+  }
+
+  private panelsOf(uri?: vscode.Uri): Panel[] {
+    const key = (uri ?? this.active?.document.uri)?.toString();
+    if (!key) return [];
+    return [...this.panels].filter((p) => p.document.uri.toString() === key);
+  }
+
+  // ---------------------------------------------------------------- CustomReadonlyEditorProvider
+
+  openCustomDocument(uri: vscode.Uri): VolumeDocument {
+    const config = vscode.workspace.getConfiguration('ctlens');
+    const name = fileName(uri);
+    const load = new VolumeLoad({
+      name,
+      read: async () => vscode.workspace.fs.readFile(uri),
+      decode: decodeNifti,
+      inflate: nodeInflate,
+      maxVoxelBytes: maxVoxelBytes((key) => config.get(key)),
+    });
+    const document = new VolumeDocument(uri, load);
+    // Logged once per document, however many panels show it.
+    load.done.then(
+      (volume) => {
+        const [nx, ny, nz] = volume.header.dims;
+        this.log.info(`${name}: ${nx}×${ny}×${nz} ${volume.header.datatype} ${volume.header.orientation} decoded in ${load.decodeMs.toFixed(0)} ms`);
+      },
+      (error: LoadError) => this.log.error(`${uri.toString(true)}: ${error.message}`),
+    );
+    return document;
+  }
+
+  resolveCustomEditor(document: VolumeDocument, panel: vscode.WebviewPanel): void {
+    const webview = panel.webview;
+    const extensionUri = this.context.extensionUri;
+    const scriptRoot = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
+    const styleRoot = vscode.Uri.joinPath(extensionUri, 'media', 'viewer');
+    webview.options = { enableScripts: true, localResourceRoots: [scriptRoot, styleRoot] };
+    const settings = this.settings();
+    webview.html = viewerHtml({
+      cspSource: webview.cspSource,
+      nonce: createNonce(),
+      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(scriptRoot, 'viewer.js')).toString(),
+      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(styleRoot, 'viewer.css')).toString(),
+      settings,
+      title: document.name,
+    });
+
+    const entry: Panel = {
+      document,
+      panel,
+      overlay: null,
+      unsubscribe: () => {},
+      channel: new MessageHandler<ToWebviewMessage, FromWebviewMessage>(
+        // VS Code moves ArrayBuffers in messages to the webview as binary; the transfer list is for the other way.
+        (envelope) => void webview.postMessage(envelope),
+        (message) => this.onMessage(entry, message),
+        (error, message) => this.log.error(`viewer: handling ${message.type} failed: ${String(error)}`),
+      ),
+    };
+    this.panels.add(entry);
+    if (panel.active) this.active = entry;
+    panel.onDidChangeViewState(() => {
+      if (panel.active) this.active = entry;
+    });
+    webview.onDidReceiveMessage((raw) => void entry.channel.receive(raw));
+    panel.onDidDispose(() => {
+      entry.unsubscribe();
+      entry.channel.close('viewer closed');
+      this.panels.delete(entry);
+      if (this.active === entry) this.active = null;
+    });
+  }
+
+  private onMessage(entry: Panel, message: FromWebviewMessage): InitMessage | undefined {
+    switch (message.type) {
+      case 'ready':
+        // The reply goes out first; streaming starts on the next turn so the webview has its name and settings.
+        setImmediate(() => this.stream(entry));
+        return { type: 'init', name: entry.document.name, settings: this.settings() };
+      case 'firstPaint': {
+        const sinceOpen = performance.now() - entry.document.openedAt;
+        this.log.info(`${entry.document.name}: first slice painted (${message.renderer}) ${sinceOpen.toFixed(0)} ms after opening`);
+        return undefined;
+      }
+      case 'rendererChanged':
+        this.log.warn(`${entry.document.name}: ${message.reason}; the viewer uses its ${message.renderer} renderer`);
+        return undefined;
+      case 'log':
+        this.log[message.level](message.message);
+        return undefined;
+      case 'openOverlay':
+        void vscode.commands.executeCommand('ctlens.openOverlay');
+        return undefined;
+      default:
+        return undefined;
+    }
+  }
+
+  /** Sends the document's volume to a webview: replayed up to now, then live, then any overlay it had. */
+  private stream(entry: Panel): void {
+    entry.unsubscribe(); // a reloaded webview starts over
+    const { channel } = entry;
+    entry.unsubscribe = entry.document.load.subscribe({
+      header: (header) => channel.event({ type: 'volumeHeader', header }),
+      slices: (kStart, kEnd, data) => {
+        const header = entry.document.load.header!;
+        const sliceLength = header.dims[0] * header.dims[1];
+        channel.event({ type: 'volumeSlices', kStart, kEnd, datatype: header.datatype, data: copySlab(data, sliceLength, kStart, kEnd) });
+      },
+      done: (_volume, decodeMs) => {
+        channel.event({ type: 'volumeDone', decodeMs });
+        if (entry.overlay) void channel.request({ type: 'setOverlay', overlay: entry.overlay }).catch(() => {});
+      },
+      error: (error) => channel.event({ type: 'volumeError', code: error.code, message: error.message }),
+    });
+  }
+
+  private settings() {
+    const config = vscode.workspace.getConfiguration('ctlens');
+    return viewerSettings((key) => config.get(key));
+  }
+
+  private broadcastSettings(): void {
+    const settings = this.settings();
+    for (const p of this.panels) p.channel.event({ type: 'settings', settings });
+  }
+}
+
+function fileName(uri: vscode.Uri): string {
+  return uri.path.split('/').pop() || uri.path;
+}
