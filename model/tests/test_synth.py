@@ -286,3 +286,23 @@ def test_yes_no_answers_are_balanced():
         answers += [i["answer"] for i in make_vqa(labels, rng, 5) if i["qtype"].startswith("presence:")]
     share = answers.count("yes") / len(answers)
     assert 0.35 <= share <= 0.65
+
+
+def test_committed_phantom_fixtures_are_what_cases_jsonl_says():
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[2] / "test" / "fixtures" / "phantoms"
+    cases = [json.loads(l) for l in (folder / "cases.jsonl").read_text().splitlines()]
+    lines = [json.loads(l) for l in (folder / "dataset.jsonl").read_text().splitlines()]
+    assert len(cases) == 4 and sum(c["image"].endswith(".nii.gz") for c in cases) == 4
+    assert {f for c in cases for f, v in c["labels"].items() if v} == set(FINDINGS)
+    assert sum((folder / c["image"]).stat().st_size for c in cases) < 2_000_000
+    for c in cases:
+        img = nib.load(str(folder / c["image"]))
+        assert "".join(nib.aff2axcodes(img.affine)) == c["orientation"]
+        assert (float(img.dataobj.slope), float(img.dataobj.inter)) == (c["scl_slope"], c["scl_inter"])
+        assert np.allclose(img.affine, c["affine"]) and list(img.shape) == c["shape"]
+        hu = np.asarray(img.dataobj)
+        assert -1024 <= hu.min() and hu.max() <= 3071 and (hu < -900).mean() > 0.3  # air around the body, lungs
+        mine = [l for l in lines if l["case"] == c["id"]]
+        assert len(mine) == 6 and all(l["image"] == c["image"] and l["labels"] == c["labels"] for l in mine)
