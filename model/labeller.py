@@ -21,7 +21,18 @@ from __future__ import annotations
 
 import re
 
-from .phantom import FINDINGS
+# The 8 findings in report order; the same tuple as model.phantom.FINDINGS (a test checks), repeated here so that
+# scoring needs nothing beyond the standard library.
+FINDINGS = (
+    "lung_nodule",
+    "pleural_effusion",
+    "cardiomegaly",
+    "pericardial_effusion",
+    "emphysema",
+    "consolidation",
+    "arterial_calcification",
+    "lymphadenopathy",
+)
 
 _LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _TOKEN_RE = re.compile(r"[0-9]+(?:\.[0-9]+)?|[a-z]+")

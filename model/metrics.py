@@ -206,7 +206,8 @@ def cider_d(hyps: Sequence[Sequence[str]], refs: Sequence[Sequence[str]], n: int
 
 
 # --- VQA ---------------------------------------------------------------------------------------------------------
-_LETTER_RE = re.compile(r"^\s*\(?\s*([a-d])\s*(?:[.):]|$)")
+# Whitespace spelled out (Python's \s and JavaScript's \s differ on a few control and Unicode characters).
+_LETTER_RE = re.compile(r"^[ \t\n\r\f\v]*\(?[ \t\n\r\f\v]*([a-d])[ \t\n\r\f\v]*(?:[.):]|\Z)")
 
 
 def answer_letter(text: str) -> str | None:

@@ -132,6 +132,17 @@ def test_labeller_reads_every_generated_report_right():
         assert got == {f: bool(labels[f]) for f in FINDINGS}
 
 
+def test_labeller_knows_the_benchmark_findings():
+    from model import labeller
+
+    assert labeller.FINDINGS == FINDINGS
+
+
+def test_scoring_needs_only_the_standard_library():
+    code = "import sys, model.evaluate; sys.exit(any(m in sys.modules for m in ('numpy', 'scipy', 'torch')))"
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
+
+
 def test_finding_f1():
     ref = "There is a 12 mm nodule in the right upper lobe. No pleural effusion. The heart is enlarged."
     pred = "No nodule. There is a small right pleural effusion. Cardiomegaly is present."
