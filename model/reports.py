@@ -11,6 +11,7 @@ every phrase template expanded, for tokenizer building and tests.
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Iterator
 
@@ -336,27 +337,28 @@ def make_vqa(labels: dict, rng: np.random.Generator, n: int = 5) -> list[dict]:
 
 # --- vocabulary ----------------------------------------------------------------------------------------------------
 def all_texts() -> Iterator[str]:
-    """Every template with every value it can take (sizes over SIZE_RANGE), plus every fixed phrase."""
-    values_list = []
-    for lobe in LOBE_NAMES:
-        for side in SIDES:
-            for size_word in ("small", "large"):
-                for sev in ("mild", "moderate", "severe"):
-                    for station in ("mediastinal", "hilar"):
-                        values_list.append(dict(lobe=lobe, side=side, severity=sev, station=station, size=size_word))
-    num_templates = []
+    """Every template with every value its placeholders can take, plus every fixed phrase.
+
+    ``{size}`` is a diameter in mm for nodules and "small"/"large" for effusions; both are tried everywhere (a
+    superset is harmless for a vocabulary).
+    """
+    domains = {
+        "lobe": LOBE_NAMES,
+        "side": SIDES,
+        "severity": ("mild", "moderate", "severe"),
+        "station": ("mediastinal", "hilar"),
+        "sa": list(SIZE_RANGE),
+        "size": list(SIZE_RANGE) + ["small", "large"],
+    }
+    templates = []
     for group in (POSITIVE, NEGATIVE, IMPRESSION):
         for v in group.values():
             for t in (v.values() if isinstance(v, dict) else [v]):
-                for tt in t:
-                    num_templates.append(tt)
-    for t in num_templates:
-        for vals in values_list:
-            for mm in (SIZE_RANGE if ("{size}" in t or "{sa}" in t) else [10]):
-                v = dict(vals, sa=mm)
-                if "{size}" in t and "{side}" not in t and "{Side}" not in t:
-                    v["size"] = mm
-                yield _fill(t, v)
+                templates.extend(t)
+    for t in templates:
+        keys = sorted({k.lower() for k in re.findall(r"\{(\w+)\}", t)})
+        for combo in itertools.product(*(domains[k] for k in keys)):
+            yield _fill(t, dict(zip(keys, combo)))
     yield from REPORT_PROMPTS
     for group in NORMAL_EXTRA:
         yield from group
