@@ -7,6 +7,10 @@ import { nodeIo } from './io';
 /** The command table. To add a command: add src/cli/commands/<name>.ts and one entry here. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
   info: { summary: 'info FILE [--json] [--voxel i,j,k ...]   header, affine, orientation, stats of a NIfTI file', load: () => import('./commands/info') },
+  report: { summary: 'report FILE [--model DIR] [--ep …] [--json] [--max-tokens N]   generate a report (streamed)', load: () => import('./commands/report') },
+  ask: { summary: 'ask FILE "QUESTION" [--model DIR] [--ep …] [--json]   answer a question about a volume', load: () => import('./commands/ask') },
+  eval: { summary: 'eval DATASET.jsonl [--shard i/N] [--out R.jsonl] [--json] | eval --merge R*.jsonl   run and score a dataset', load: () => import('./commands/eval') },
+  bench: { summary: 'bench [--ep …] [--json] [--file F]   model speed: vision, prefill, decode tokens/s, report, peak RSS', load: () => import('./commands/bench') },
 };
 
 function usage(): string {

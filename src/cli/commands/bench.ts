@@ -1,0 +1,134 @@
+// `ctlens bench [--model DIR] [--ep …] [--threads N] [--file F] [--runs N] [--max-tokens N] [--json]`
+// Speed of the model on this machine: load time, vision encoder (with text guidance), prefill, decode tokens/s and
+// a fixed-length report end to end (file decode + preprocessing + generation, after load), median of the runs,
+// plus the process's peak RSS. The report length is fixed (EOS suppressed until --max-tokens, default 128) so
+// runs and machines compare. The default input is the bundled sample CT.
+
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { availableParallelism } from 'node:os';
+import { CtLensModel } from '../../core/model/model';
+import { readModelPackage } from '../../core/model/package';
+import { EXIT_OK, type CliIo } from '../io';
+import { failUserError, MODEL_OPTIONS_HELP, parseModelOptions, readModelInput, UsageError } from '../model-cli';
+
+const USAGE = `usage: ctlens bench [--file F] [--runs N] [options]\n${MODEL_OPTIONS_HELP}`;
+
+export function defaultBenchFile(from: string = __dirname): string | null {
+  let dir = from;
+  for (let up = 0; up < 5; up++) {
+    const candidate = path.join(dir, 'media', 'samples', 'head_ct_invesalius.nii.gz');
+    if (existsSync(candidate)) return candidate;
+    dir = path.dirname(dir);
+  }
+  return null;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+export interface BenchFigures {
+  model: string;
+  provider: string;
+  attempts: { provider: string; ok: boolean; error?: string }[];
+  threads: number;
+  runs: number;
+  newTokens: number;
+  loadMs: number;
+  fileDecodeMs: number;
+  preprocessMs: number;
+  visionMs: number;
+  prefillMs: number;
+  decodeTokensPerSecond: number;
+  reportMs: number;
+  peakRssMb: number;
+}
+
+export async function run(args: string[], io: CliIo): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    io.stdout(`${USAGE}\n`);
+    return EXIT_OK;
+  }
+  const wantsJson = args.includes('--json');
+  try {
+    const opts = parseModelOptions(args, io, ['file', 'runs']);
+    if (opts.positional.length) throw new UsageError(`unexpected '${opts.positional[0]}'\n${USAGE}`);
+    const runs = opts.values.runs === undefined ? 3 : Number(opts.values.runs);
+    if (!Number.isInteger(runs) || runs < 1) throw new UsageError(`--runs must be an integer ≥ 1, got '${opts.values.runs}'`);
+    const file = opts.values.file ? path.resolve(io.cwd, opts.values.file) : defaultBenchFile();
+    if (!file) throw new UsageError('no --file given and the bundled sample CT was not found');
+    const tokens = opts.generation.maxNewTokens ?? 128;
+    const pkg = await readModelPackage(opts.model);
+    const model = await CtLensModel.load(opts.model, { executionProvider: opts.ep, threads: opts.threads });
+    const samples: Omit<BenchFigures, 'model' | 'provider' | 'attempts' | 'threads' | 'runs' | 'loadMs' | 'peakRssMb'>[] = [];
+    try {
+      // One warm-up run (first-run allocations, lazy kernels), then the measured runs.
+      for (let r = 0; r <= runs; r++) {
+        const t0 = performance.now();
+        const { input, decodeMs, preprocessMs } = await readModelInput(file, pkg.spec.preprocess);
+        const res = await model.generate({
+          task: 'report',
+          pixelValues: input.pixelValues,
+          geometry: input.geometry,
+          stats: input.stats,
+          options: { ...opts.generation, doSample: false, maxNewTokens: tokens, minNewTokens: tokens },
+        });
+        const reportMs = performance.now() - t0;
+        if (r === 0) continue;
+        samples.push({
+          newTokens: res.timings.newTokens,
+          fileDecodeMs: decodeMs,
+          preprocessMs,
+          visionMs: res.timings.visionMs,
+          prefillMs: res.timings.prefillMs,
+          decodeTokensPerSecond: res.timings.tokensPerSecond,
+          reportMs,
+        });
+      }
+    } finally {
+      await model.release();
+    }
+    const pick = (k: keyof (typeof samples)[number]) => median(samples.map((s) => s[k]));
+    const figures: BenchFigures = {
+      model: pkg.name,
+      provider: model.provider.used,
+      attempts: model.provider.attempts.map(({ provider, ok, error }) => ({ provider, ok, ...(error ? { error } : {}) })),
+      threads: opts.threads ?? availableParallelism(),
+      runs,
+      newTokens: pick('newTokens'),
+      loadMs: model.loadMs,
+      fileDecodeMs: pick('fileDecodeMs'),
+      preprocessMs: pick('preprocessMs'),
+      visionMs: pick('visionMs'),
+      prefillMs: pick('prefillMs'),
+      decodeTokensPerSecond: pick('decodeTokensPerSecond'),
+      reportMs: pick('reportMs'),
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+    };
+    if (opts.json) io.stdout(`${JSON.stringify(figures)}\n`);
+    else {
+      const f = (x: number, d = 1) => x.toFixed(d);
+      const failed = figures.attempts.filter((a) => !a.ok).map((a) => `    ${a.provider}: ${a.error}`);
+      io.stdout(
+        [
+          `${figures.model} on ${figures.provider} (${figures.threads} threads), ${figures.runs} runs, median:`,
+          ...(failed.length ? ['  providers that could not be used:', ...failed] : []),
+          `  model load                 ${f(figures.loadMs)} ms`,
+          `  NIfTI decode               ${f(figures.fileDecodeMs)} ms`,
+          `  preprocessing              ${f(figures.preprocessMs)} ms`,
+          `  vision encoder (+ guidance) ${f(figures.visionMs)} ms`,
+          `  prefill                    ${f(figures.prefillMs)} ms`,
+          `  decode                     ${f(figures.decodeTokensPerSecond)} tokens/s`,
+          `  report, ${figures.newTokens} tokens, end to end ${f(figures.reportMs)} ms`,
+          `  peak RSS                   ${f(figures.peakRssMb)} MB`,
+        ].join('\n') + '\n',
+      );
+    }
+    return EXIT_OK;
+  } catch (err) {
+    return failUserError(io, 'bench', wantsJson, err);
+  }
+}
