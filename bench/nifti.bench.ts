@@ -1,0 +1,233 @@
+// NIfTI decoding benchmark (issue 2): time to the first slice and to the full volume, and peak memory, for the
+// real head CT and a generated 512×512×400 int16 CT-like .nii.gz (~200 MB raw), against two baselines measured
+// in the same run: zlib.gunzipSync alone (the floor: no parsing at all) and nifti-reader-js decompress + parse
+// (what a JavaScript viewer does). Targets: first slice ≤ 0.1 s, full load within 1.05× of gunzipSync, memory ≤
+// 2.5× the raw volume. Prints figures; asserts nothing.
+//
+// Each measurement runs in its own process (`--measure METHOD FILE`) so peak RSS belongs to that method alone.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { decodeNifti, webInflate } from '../src/core/nifti';
+import { nodeInflate } from '../src/core/nifti/inflate-node';
+
+const ROOT = join(__dirname, '..');
+const CACHE = join(ROOT, '.cache', 'bench');
+const REAL_CT = join(ROOT, 'media', 'samples', 'head_ct_invesalius.nii.gz');
+const BIG_CT = join(CACHE, 'ct_512x512x400_int16_v1.nii.gz');
+const REPS = Number(process.env.CTLENS_BENCH_REPS ?? 3);
+
+const METHODS = ['ctlens (node:zlib)', 'ctlens (DecompressionStream)', 'zlib.gunzipSync alone', 'nifti-reader-js'] as const;
+type Method = (typeof METHODS)[number];
+
+interface Measurement {
+  method: Method;
+  firstMs: number;
+  fullMs: number;
+  rawBytes: number;
+  /** RSS just before decoding (Node + tsx + the compressed file in memory). */
+  rssBeforeBytes: number;
+  /** Process peak RSS (getrusage maxrss). */
+  peakRssBytes: number;
+  arrayBuffersBytes: number;
+}
+
+async function measure(method: Method, file: string): Promise<Measurement> {
+  const buf = readFileSync(file);
+  // A view, not `new Uint8Array(buf)`, which would copy the file and let GC of the copy blur the RSS figures.
+  const input = new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+  const rssBeforeBytes = process.memoryUsage().rss;
+  let firstMs = NaN;
+  let rawBytes = 0;
+  const t0 = performance.now();
+  switch (method) {
+    case 'ctlens (node:zlib)':
+    case 'ctlens (DecompressionStream)': {
+      const v = await decodeNifti(input, {
+        inflate: method === 'ctlens (node:zlib)' ? nodeInflate : webInflate,
+        onSlices: (kStart) => {
+          if (kStart === 0) firstMs = performance.now() - t0;
+        },
+      });
+      rawBytes = v.data.byteLength;
+      break;
+    }
+    case 'zlib.gunzipSync alone': {
+      rawBytes = gunzipSync(input).length; // whole file: this baseline does not know where voxels start
+      break;
+    }
+    case 'nifti-reader-js': {
+      const nifti = await import('nifti-reader-js');
+      let data: ArrayBuffer = input.buffer as ArrayBuffer;
+      if (nifti.isCompressed(data)) data = nifti.decompress(data) as ArrayBuffer;
+      if (!nifti.isNIFTI(data)) throw new Error('nifti-reader-js: not NIfTI');
+      const header = nifti.readHeader(data);
+      if (!header) throw new Error('nifti-reader-js: no header');
+      const voxels = new Int16Array(nifti.readImage(header, data));
+      rawBytes = voxels.byteLength;
+      break;
+    }
+  }
+  const fullMs = performance.now() - t0;
+  if (Number.isNaN(firstMs)) firstMs = fullMs; // the baselines have nothing to show before the end
+  return {
+    method,
+    firstMs,
+    fullMs,
+    rawBytes,
+    rssBeforeBytes,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    arrayBuffersBytes: process.memoryUsage().arrayBuffers,
+  };
+}
+
+/**
+ * A CT-like chest volume: air outside an elliptic body, fat rim, soft tissue, two lungs, spine and ribs, with
+ * Gaussian-like noise of a realistic size so gzip compresses it about as much as real CT (the real head CT
+ * compresses to 55 %).
+ */
+function generateBigCt(path: string): void {
+  const [nx, ny, nz] = [512, 512, 400];
+  const data = new Int16Array(nx * ny * nz);
+  let s = 0x9e3779b9 | 0;
+  const rnd = () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 4294967296;
+  };
+  // A table of approximately normal deviates (sum of four uniforms), indexed at random: fast and deterministic.
+  const noise = new Float32Array(1 << 20);
+  for (let n = 0; n < noise.length; n++) noise[n] = (rnd() + rnd() + rnd() + rnd() - 2) * 1.732;
+  const mask = noise.length - 1;
+  const xs = Float64Array.from({ length: nx }, (_, i) => (i - nx / 2) / (nx / 2));
+  for (let k = 0; k < nz; k++) {
+    const z = (k - nz / 2) / (nz / 2);
+    const ribs = Math.floor((z + 1) * 7) % 2 === 0;
+    for (let j = 0; j < ny; j++) {
+      const y = (j - ny / 2) / (ny / 2);
+      const yb = (y / 0.6) * (y / 0.6);
+      const yl = ((y + 0.05) / 0.4) * ((y + 0.05) / 0.4) + (z / 1.1) * (z / 1.1);
+      const ys = ((y - 0.42) / 0.08) * ((y - 0.42) / 0.08);
+      let o = (k * ny + j) * nx;
+      for (let i = 0; i < nx; i++, o++) {
+        const x = xs[i]!;
+        const body = (x / 0.85) * (x / 0.85) + yb;
+        s ^= s << 13;
+        s ^= s >>> 17;
+        s ^= s << 5;
+        const r = noise[s & mask]!;
+        let v: number;
+        if (body > 1) v = -1000 + r * 8;
+        else if ((x / 0.08) * (x / 0.08) + ys < 1 || (ribs && body > 0.86 && body < 0.92)) v = 700 + r * 60;
+        else if (((x + 0.4) / 0.3) * ((x + 0.4) / 0.3) + yl < 1 || ((x - 0.4) / 0.3) * ((x - 0.4) / 0.3) + yl < 1) v = -850 + r * 40;
+        else if (body > 0.8) v = -100 + r * 20;
+        else v = 40 + r * 20;
+        data[o] = Math.round(v);
+      }
+    }
+  }
+  const header = new Uint8Array(352);
+  const h = new DataView(header.buffer);
+  h.setInt32(0, 348, true);
+  [3, nx, ny, nz, 1, 1, 1, 1].forEach((d, a) => h.setInt16(40 + 2 * a, d, true));
+  h.setInt16(70, 4, true); // int16
+  h.setInt16(72, 16, true);
+  [1, 0.7, 0.7, 1.0].forEach((p, a) => h.setFloat32(76 + 4 * a, p, true));
+  h.setFloat32(108, 352, true);
+  h.setFloat32(112, 1, true);
+  h.setInt16(254, 1, true); // sform_code scanner: LPS → RAS+ affine with x and y flipped
+  [-0.7, 0, 0, 179.2].forEach((v, c) => h.setFloat32(280 + 4 * c, v, true));
+  [0, -0.7, 0, 179.2].forEach((v, c) => h.setFloat32(296 + 4 * c, v, true));
+  [0, 0, 1, -200].forEach((v, c) => h.setFloat32(312 + 4 * c, v, true));
+  header.set(new TextEncoder().encode('n+1\0'), 344);
+  const whole = new Uint8Array(header.length + data.byteLength);
+  whole.set(header);
+  whole.set(new Uint8Array(data.buffer), header.length);
+  const gz = gzipSync(whole, { level: 6 });
+  mkdirSync(CACHE, { recursive: true });
+  writeFileSync(`${path}.tmp`, gz);
+  renameSync(`${path}.tmp`, path);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+const mb = (b: number) => (b / 1024 ** 2).toFixed(0);
+
+function runDataset(label: string, file: string): void {
+  const results = new Map<Method, Measurement[]>(METHODS.map((m) => [m, []]));
+  for (let rep = 0; rep < REPS; rep++) {
+    // Rotate the order every repetition so slow phases of a busy machine do not all land on one method.
+    const order = METHODS.map((_, n) => METHODS[(n + rep) % METHODS.length]!);
+    for (const method of order) {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', __filename, '--measure', method, file], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        maxBuffer: 1 << 20,
+      });
+      if (r.status !== 0) throw new Error(`${method} on ${file} failed: ${r.stderr}`);
+      results.get(method)!.push(JSON.parse(r.stdout.trim().split('\n').pop()!));
+    }
+  }
+  const raw = results.get('ctlens (node:zlib)')![0]!.rawBytes;
+  const floorRuns = results.get('zlib.gunzipSync alone')!.map((m) => m.fullMs);
+  const floor = median(floorRuns);
+  const floorMin = Math.min(...floorRuns);
+  const fileBytes = readFileSync(file).length;
+  console.log(`\n${label}: ${(raw / 1024 ** 2).toFixed(1)} MiB raw, ${(fileBytes / 1024 ** 2).toFixed(1)} MiB gzip; median (min) of ${REPS} runs, one process per run`);
+  const rows = [['method', 'first slice ms', 'full volume ms', '× gunzipSync', 'peak RSS MiB', '÷ raw', 'peak − before MiB', '÷ raw', 'arrayBuffers MiB']];
+  for (const method of METHODS) {
+    const ms = results.get(method)!;
+    const first = ms.map((m) => m.firstMs);
+    const full = ms.map((m) => m.fullMs);
+    const peak = median(ms.map((m) => m.peakRssBytes));
+    const own = median(ms.map((m) => m.peakRssBytes - m.rssBeforeBytes));
+    rows.push([
+      method,
+      `${median(first).toFixed(1)} (${Math.min(...first).toFixed(1)})`,
+      `${median(full).toFixed(0)} (${Math.min(...full).toFixed(0)})`,
+      `${(median(full) / floor).toFixed(2)} (${(Math.min(...full) / floorMin).toFixed(2)})`,
+      mb(peak),
+      (peak / raw).toFixed(2),
+      mb(own),
+      (own / raw).toFixed(2),
+      mb(median(ms.map((m) => m.arrayBuffersBytes))),
+    ]);
+  }
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  for (const [n, r] of rows.entries()) {
+    console.log(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '));
+    if (n === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  }
+}
+
+async function main(): Promise<void> {
+  const at = process.argv.indexOf('--measure');
+  if (at >= 0) {
+    const result = await measure(process.argv[at + 1] as Method, process.argv[at + 2]!);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return;
+  }
+  console.log(`${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log('Times from the compressed bytes in memory; "× gunzipSync": median over median (min over min).');
+  console.log('"peak RSS": whole process (Node, tsx, the compressed file, the decode); "peak − before": minus RSS just before decoding.');
+  if (!existsSync(BIG_CT)) {
+    const t = performance.now();
+    console.log(`generating ${BIG_CT} (once; .cache is git-ignored) …`);
+    generateBigCt(BIG_CT);
+    console.log(`  done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  }
+  runDataset('Real head CT (head_ct_invesalius.nii.gz, 256×256×108 int16)', REAL_CT);
+  runDataset('Generated CT 512×512×400 int16', BIG_CT);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
