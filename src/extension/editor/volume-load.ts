@@ -76,13 +76,14 @@ export class VolumeLoad {
         signal: this.abort.signal,
         onHeader: (header) => {
           this.header = header;
-          for (const l of this.listeners) l.header(header);
+          // Snapshots: a listener subscribing from inside a callback has been replayed up to here already.
+          for (const l of [...this.listeners]) l.header(header);
         },
         onSlices: (kStart, kEnd, data) => {
           this.data = data;
           // The decoder reports slices in order; `contiguous` is what a late subscriber can be replayed.
           if (kStart === this.contiguous) this.contiguous = kEnd;
-          for (const l of this.listeners) l.slices(kStart, kEnd, data);
+          for (const l of [...this.listeners]) l.slices(kStart, kEnd, data);
         },
       });
       this.decodeMs = now() - start;
@@ -91,7 +92,7 @@ export class VolumeLoad {
       this.data = volume.data;
       this.contiguous = volume.header.dims[2];
       this.state = 'ready';
-      for (const l of this.listeners) l.done(volume, this.decodeMs);
+      for (const l of [...this.listeners]) l.done(volume, this.decodeMs);
       return volume;
     } catch (error) {
       const code = error instanceof NiftiError ? error.code : 'DecodeFailed';
@@ -103,7 +104,7 @@ export class VolumeLoad {
   private fail(failure: LoadError): LoadError {
     this.state = 'error';
     this.failure = failure;
-    for (const l of this.listeners) l.error(failure);
+    for (const l of [...this.listeners]) l.error(failure);
     return failure;
   }
 

@@ -1,8 +1,10 @@
-// How voxel values go into the WebGL 3D texture. 8- and 16-bit files (nearly every CT: int16 HU) become half floats
-// (R16F: filterable in core WebGL2, 2 bytes per voxel like the file itself); values are stored as
-// (scaled - offset) · gain so any 16-bit range fits the half-float range, and integers up to ±2048 after the offset
-// are exact (HU of air to dense bone). 32- and 64-bit files become R32F with the scaled values.
-// The shader recovers value = texel / gain + offset. The readout never reads the texture: it reads the file array.
+// How voxel values go into the WebGL 3D texture. 8- and 16-bit files whose scaled values fit the half-float range
+// (nearly every CT: int16 HU) become half floats (R16F: filterable in core WebGL2, 2 bytes per voxel like the file
+// itself); every integer up to ±2048 is exact there (air to dense bone), larger ones are rounded to half precision,
+// which is below what a window shows. Everything else (uint16 up to 65535, scaled or 32/64-bit data) becomes R32F
+// with the scaled values, exact. The shader recovers value = texel / gain + offset (gain 1, offset 0 for both today;
+// the uniforms stay so a packed encoding can be added without touching the shaders). The readout never reads the
+// texture: it reads the file array.
 
 import type { NiftiDatatypeName, VoxelArray } from '../../../src/core/nifti/types';
 
@@ -19,20 +21,17 @@ const STORED_RANGE: Partial<Record<NiftiDatatypeName, [number, number]>> = {
   uint16: [0, 65535],
 };
 
-const HALF_MAX_SAFE = 60000;
+/** Largest finite half float. */
+const HALF_MAX = 65504;
 
 export function textureEncoding(datatype: NiftiDatatypeName, slope: number, inter: number): TextureEncoding {
   const stored = STORED_RANGE[datatype];
-  if (!stored) return { format: 'r32f', offset: 0, gain: 1 };
-  const a = stored[0] * slope + inter;
-  const b = stored[1] * slope + inter;
-  const lo = Math.min(a, b);
-  const hi = Math.max(a, b);
-  // An integer offset keeps integer values integral (uint16 → centred on 32768).
-  const offset = lo >= -HALF_MAX_SAFE && hi <= HALF_MAX_SAFE ? 0 : Math.round((lo + hi) / 2);
-  const half = Math.max(Math.abs(hi - offset), Math.abs(lo - offset));
-  const gain = half > HALF_MAX_SAFE ? HALF_MAX_SAFE / half : 1;
-  return { format: 'r16f', offset, gain };
+  if (stored) {
+    const a = stored[0] * slope + inter;
+    const b = stored[1] * slope + inter;
+    if (Math.max(Math.abs(a), Math.abs(b)) <= HALF_MAX) return { format: 'r16f', offset: 0, gain: 1 };
+  }
+  return { format: 'r32f', offset: 0, gain: 1 };
 }
 
 // ------------------------------------------------------------------ float32 → IEEE 754 half, round to nearest even

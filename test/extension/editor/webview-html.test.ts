@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { contentSecurityPolicy, createNonce, escapeHtml, viewerHtml } from '../../../src/extension/editor/webview-html';
+import { maxVoxelBytes, viewerSettings } from '../../../src/extension/editor/settings';
+import { DEFAULT_MAX_VOXEL_BYTES } from '../../../src/core/nifti/decode';
+
+describe('extension/editor/webview-html', () => {
+  const cspSource = 'https://file+.vscode-resource.vscode-cdn.net';
+
+  it('allows only nonce scripts and the extension’s own styles, images and fonts', () => {
+    const csp = contentSecurityPolicy(cspSource, 'abc123');
+    const directives = Object.fromEntries(csp.split('; ').map((d) => [d.split(' ')[0], d.split(' ').slice(1)]));
+    assert.deepEqual(directives, {
+      'default-src': ["'none'"],
+      'img-src': [cspSource, 'blob:', 'data:'],
+      'style-src': [cspSource],
+      'font-src': [cspSource],
+      'script-src': ["'nonce-abc123'"],
+    });
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|https?:\/\/(?!file\+)/);
+  });
+
+  it('writes one nonce’d script, the stylesheet and the settings into the page', () => {
+    const html = viewerHtml({
+      cspSource,
+      nonce: 'n0nce',
+      scriptUri: `${cspSource}/ext/dist/webview/viewer.js`,
+      styleUri: `${cspSource}/ext/media/viewer/viewer.css`,
+      settings: { convention: 'neurological', layout: '2x2', renderer: 'canvas2d' },
+      title: 'a<b>.nii.gz',
+    });
+    const scripts = html.match(/<script[^>]*>/g) ?? [];
+    assert.equal(scripts.length, 1);
+    assert.match(scripts[0]!, /nonce="n0nce"/);
+    assert.match(scripts[0]!, /src="[^"]*\/dist\/webview\/viewer\.js"/);
+    assert.match(html, /<link rel="stylesheet" href="[^"]*\/media\/viewer\/viewer\.css">/);
+    assert.match(html, /data-ctl-renderer="canvas2d" data-ctl-layout="2x2" data-ctl-convention="neurological"/);
+    assert.match(html, /<title>a&lt;b&gt;\.nii\.gz<\/title>/);
+    assert.doesNotMatch(html, / style=/, 'no inline style attributes');
+    assert.match(html, /id="app"/);
+  });
+
+  it('makes fresh, unguessable nonces and escapes HTML', () => {
+    const a = createNonce();
+    assert.notEqual(a, createNonce());
+    assert.ok(a.length >= 24);
+    assert.equal(escapeHtml(`"<&>'`), '&quot;&lt;&amp;&gt;&#39;');
+  });
+});
+
+describe('extension/editor/settings', () => {
+  it('reads viewer settings with defaults for unset or invalid values', () => {
+    const values: Record<string, unknown> = { 'viewer.convention': 'neurological', 'viewer.layout': '3x3' };
+    const get = <T,>(key: string) => values[key] as T | undefined;
+    assert.deepEqual(viewerSettings(get), { convention: 'neurological', layout: '1x3', renderer: 'auto' });
+  });
+
+  it('turns ctlens.maxVolumeMB into bytes, falling back to the decoder default', () => {
+    assert.equal(maxVoxelBytes(<T,>(k: string) => (k === 'maxVolumeMB' ? (512 as T) : undefined)), 512 * 1024 * 1024);
+    assert.equal(maxVoxelBytes(<T,>() => undefined as T | undefined), DEFAULT_MAX_VOXEL_BYTES);
+    assert.equal(maxVoxelBytes(<T,>() => -3 as T), DEFAULT_MAX_VOXEL_BYTES);
+  });
+});
