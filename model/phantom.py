@@ -355,7 +355,7 @@ def make_phantom(rng: np.random.Generator, shape=(128, 128, 64), spacing=None, l
 
     # --- heart, pericardium and great vessels -------------------------------------------------------------------
     cardiomegaly = bool(labels["cardiomegaly"])
-    heart_scale = float(rng.uniform(1.38, 1.55) if cardiomegaly else rng.uniform(0.95, 1.12))  # CTR ≈ 0.37–0.45 vs 0.53–0.64
+    heart_scale = float(rng.uniform(1.45, 1.6) if cardiomegaly else rng.uniform(0.95, 1.12))  # CTR ≈ 0.35–0.43 vs ≥ 0.52
     hr = np.array([0.4 * A_c * heart_scale, 0.45 * B_c * heart_scale, (0.25 * hz + 12) * heart_scale], np.float32)
     hr[1] = min(hr[1], 0.62 * B_c)
     hc = np.array([-0.1 * A_c - 0.12 * (heart_scale - 1) * A_c, yc + 0.2 * B_c, (base_l + 0.22) * hz + 0.55 * hr[2]])
