@@ -306,3 +306,28 @@ def test_committed_phantom_fixtures_are_what_cases_jsonl_says():
         assert -1024 <= hu.min() and hu.max() <= 3071 and (hu < -900).mean() > 0.3  # air around the body, lungs
         mine = [l for l in lines if l["case"] == c["id"]]
         assert len(mine) == 6 and all(l["image"] == c["image"] and l["labels"] == c["labels"] for l in mine)
+
+
+def test_labels_agree_with_the_label_map_on_random_cases():
+    """Every drawn label is visible in the phantom, and no absent finding is (24 random small cases)."""
+    for i in range(24):
+        case = synth.generate_case(7, "train", i, size=SMALL)
+        ph, lab, t = case.phantom, case.labels, case.phantom.tissue
+        nod = t == T["nodule"]
+        assert bool(lab["lung_nodule"]) == nod.any(), i
+        if lab["lung_nodule"]:
+            assert set(np.unique(ph.lobes[nod])) == {LOBES[lab["lung_nodule"]["lobe"]]}, i
+        fluid = t == T["pleural_fluid"]
+        half = t.shape[0] // 2
+        side = lab["pleural_effusion"]["side"] if lab["pleural_effusion"] else None
+        assert (fluid[half:].sum() > 5) == (side in ("right", "bilateral")), i
+        assert (fluid[:half].sum() > 5) == (side in ("left", "bilateral")), i
+        assert lab["pericardial_effusion"] == (t == T["pericardial_fluid"]).any(), i
+        cons = t == T["consolidation"]
+        assert bool(lab["consolidation"]) == (cons.sum() > 20), i
+        if lab["consolidation"]:
+            assert set(np.unique(ph.lobes[cons])) == {LOBES[lab["consolidation"]["lobe"]]}, i
+        assert lab["arterial_calcification"] == (t == T["calcification"]).any(), i
+        assert (_cardiothoracic_ratio(ph) > 0.5) == lab["cardiomegaly"], i
+        laa = float((ph.hu[ph.lobes > 0] < -950).mean())
+        assert (laa > 0.01) == bool(lab["emphysema"]), i
