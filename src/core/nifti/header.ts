@@ -283,7 +283,6 @@ function finish(raw: RawFields, w2Threshold: number): NiftiHeader {
   return {
     format: raw.format,
     littleEndian: raw.littleEndian,
-    ndim,
     dims,
     frames,
     spacing,

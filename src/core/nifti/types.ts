@@ -21,8 +21,6 @@ export type Mat4 = number[][];
 export interface NiftiHeader {
   format: 'nifti1' | 'nifti2';
   littleEndian: boolean;
-  /** dim[0]: how many dims the file declares (2 for a single image, 3 for a volume, 4+ for a series). */
-  ndim: number;
   /** Voxel counts along the file's own axes i, j, k (nz = 1 for a single-slice file). */
   dims: [number, number, number];
   /** Volumes in the file (product of dim[4..7]); only frame 0 is decoded. */

@@ -29,7 +29,6 @@ describe('core/nifti/header', () => {
         const h = parseNiftiHeader(raw(name));
         assert.equal(h.format, nib.format);
         assert.equal(h.littleEndian, nib.little_endian);
-        assert.equal(h.ndim, nib.ndim);
         assert.deepEqual(h.dims, nib.dims);
         assert.equal(h.frames, nib.frames);
         assert.equal(h.datatype, nib.datatype);
