@@ -52,15 +52,15 @@ export interface GenerateOutput {
 }
 
 /**
- * Generates from a prompt given as embeddings (image features already in place). `historyIds` are the prompt's
- * token ids as seen by the repetition penalty (transformers penalises every id of input_ids, prompt included).
- * Cancelling through `signal` rejects with an Aborted ModelError within one decoding step.
+ * Generates from a prompt given as embeddings (image features already in place). The repetition penalty applies
+ * to the generated ids only, as model/generate.py does (the prompt holds a hundred image placeholders and the
+ * question's own words, which an answer may rightly repeat). Cancelling through `signal` rejects with an Aborted
+ * ModelError within one decoding step.
  */
 export async function generate(
   lm: CausalLm,
   promptEmbeds: Float32Array,
   promptLength: number,
-  historyIds: readonly number[],
   config: GenerateConfig,
   callbacks: GenerateCallbacks = {},
   signal?: AbortSignal,
@@ -72,7 +72,6 @@ export async function generate(
   throwIfAborted(signal);
   const rng = createRng(config.seed);
   const eos = new Set(config.eosTokenIds);
-  const history = [...historyIds];
   const tokenIds: number[] = [];
   const cache = lm.newCache();
   try {
@@ -84,9 +83,8 @@ export async function generate(
     for (let step = 0; ; step++) {
       throwIfAborted(signal);
       if (tokenIds.length < (config.minNewTokens ?? 0)) for (const id of eos) logits[id] = -Infinity;
-      const next = selectNextToken(logits, history, config, rng);
+      const next = selectNextToken(logits, tokenIds, config, rng);
       tokenIds.push(next);
-      history.push(next);
       if (eos.has(next)) return { tokenIds, finishReason: 'eos', prefillMs, decodeMs: performance.now() - t1 };
       callbacks.onToken?.(next, step);
       if (tokenIds.length >= config.maxNewTokens) {

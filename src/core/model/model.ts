@@ -131,7 +131,6 @@ export class CtLensModel {
       this.lm,
       embeds,
       prompt.ids.length,
-      prompt.ids,
       config,
       {
         onPrefillLogits: hooks.onPrefillLogits,

@@ -77,14 +77,14 @@ const GREEDY: GenerateConfig = {
 };
 
 async function promptOf(lm: ToyLm, ids: number[]) {
-  return { embeds: await lm.embed(ids), length: ids.length, ids };
+  return { embeds: await lm.embed(ids), length: ids.length };
 }
 
 describe('core/model/generate', () => {
   it('prefills once, then feeds one token per step on the cache, and stops at EOS', async () => {
     const lm = new ToyLm();
     const p = await promptOf(lm, [3, 1, 4]);
-    const out = await generate(lm, p.embeds, p.length, p.ids, GREEDY);
+    const out = await generate(lm, p.embeds, p.length, GREEDY);
     assert.deepEqual(out.tokenIds, toyReference([3, 1, 4], 20));
     assert.equal(out.finishReason, 'eos');
     assert.equal(out.tokenIds.at(-1), 0);
@@ -96,7 +96,7 @@ describe('core/model/generate', () => {
   it('suppresses EOS until min new tokens', async () => {
     const lm = new ToyLm();
     const p = await promptOf(lm, [3, 1, 4]);
-    const out = await generate(lm, p.embeds, p.length, p.ids, { ...GREEDY, minNewTokens: 10, maxNewTokens: 10 });
+    const out = await generate(lm, p.embeds, p.length, { ...GREEDY, minNewTokens: 10, maxNewTokens: 10 });
     assert.equal(out.tokenIds.length, 10);
     assert.ok(!out.tokenIds.includes(0));
     assert.equal(out.finishReason, 'length');
@@ -105,31 +105,31 @@ describe('core/model/generate', () => {
   it('stops at max new tokens', async () => {
     const lm = new ToyLm();
     const p = await promptOf(lm, [1]);
-    const out = await generate(lm, p.embeds, p.length, p.ids, { ...GREEDY, maxNewTokens: 3 });
+    const out = await generate(lm, p.embeds, p.length, { ...GREEDY, maxNewTokens: 3 });
     assert.equal(out.tokenIds.length, 3);
     assert.equal(out.finishReason, 'length');
     assert.equal(lm.calls.length, 3); // prefill + 2 steps; the third token needs no further forward
   });
 
-  it('applies the repetition penalty to prompt and generated ids (greedy)', async () => {
+  it('applies the repetition penalty to generated ids, not the prompt (as model/generate.py)', async () => {
     const lm = new ToyLm();
-    const p = await promptOf(lm, [1]);
-    // Step 1 favours id 3 (logit 5). Step 2 favours id 1 (logit 5), which the prompt already holds: penalised to
-    // 2.5 it loses to the runner-up id 2 (logit 3).
-    const plain = await generate(lm, p.embeds, p.length, p.ids, { ...GREEDY, maxNewTokens: 2 });
-    const penalised = await generate(lm, p.embeds, p.length, p.ids, { ...GREEDY, maxNewTokens: 2, repetitionPenalty: 2 });
-    assert.deepEqual(plain.tokenIds, [3, 1]);
-    assert.deepEqual(penalised.tokenIds, [3, 2]);
+    const p = await promptOf(lm, [2]);
+    // Greedy gives 4, 3, 1, 3. With penalty 2 the second 3 (logit 5 → 2.5) loses to the runner-up id 2 (logit
+    // 3); the prompt's own id 2 is not penalised, so 2 can win.
+    const plain = await generate(lm, p.embeds, p.length, { ...GREEDY, maxNewTokens: 4 });
+    const penalised = await generate(lm, p.embeds, p.length, { ...GREEDY, maxNewTokens: 4, repetitionPenalty: 2 });
+    assert.deepEqual(plain.tokenIds, [4, 3, 1, 3]);
+    assert.deepEqual(penalised.tokenIds, [4, 3, 1, 2]);
   });
 
   it('samples reproducibly for a seed, and differently for another', async () => {
     const lm = new ToyLm();
     const p = await promptOf(lm, [1]);
     const cfg = { ...GREEDY, doSample: true, temperature: 3, topP: 1, maxNewTokens: 8, eosTokenIds: [] };
-    const a = await generate(lm, p.embeds, p.length, p.ids, { ...cfg, seed: 42 });
-    const b = await generate(lm, p.embeds, p.length, p.ids, { ...cfg, seed: 42 });
+    const a = await generate(lm, p.embeds, p.length, { ...cfg, seed: 42 });
+    const b = await generate(lm, p.embeds, p.length, { ...cfg, seed: 42 });
     assert.deepEqual(a.tokenIds, b.tokenIds);
-    const others = await Promise.all([1, 2, 3, 4, 5].map((seed) => generate(lm, p.embeds, p.length, p.ids, { ...cfg, seed })));
+    const others = await Promise.all([1, 2, 3, 4, 5].map((seed) => generate(lm, p.embeds, p.length, { ...cfg, seed })));
     assert.ok(others.some((o) => o.tokenIds.join() !== a.tokenIds.join()));
   });
 
@@ -139,7 +139,7 @@ describe('core/model/generate', () => {
     const ac = new AbortController();
     let tokens = 0;
     await assert.rejects(
-      generate(lm, p.embeds, p.length, p.ids, { ...GREEDY, eosTokenIds: [] }, {
+      generate(lm, p.embeds, p.length, { ...GREEDY, eosTokenIds: [] }, {
         onToken: () => {
           if (++tokens === 3) ac.abort();
         },
@@ -153,7 +153,7 @@ describe('core/model/generate', () => {
 
   it('refuses a prompt whose embeddings do not match its length', async () => {
     const lm = new ToyLm();
-    await assert.rejects(generate(lm, new Float32Array(3), 2, [], GREEDY), /BadInput: prompt embeddings hold 3 values, expected 2×2/);
+    await assert.rejects(generate(lm, new Float32Array(3), 2, GREEDY), /BadInput: prompt embeddings hold 3 values, expected 2×2/);
   });
 });
 
