@@ -12,7 +12,6 @@ export function makeVolume(
   const header: NiftiHeader = {
     format: 'nifti1',
     littleEndian: true,
-    ndim: 3,
     dims,
     frames: 1,
     spacing: [0, 1, 2].map((c) => Math.hypot(affine[0]![c]!, affine[1]![c]!, affine[2]![c]!)) as [number, number, number],
