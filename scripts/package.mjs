@@ -51,6 +51,10 @@ export function packageVsix(o = {}) {
     // A clean dist/: nothing stale (source maps of a dev build, a removed entry) may slip into the VSIX.
     fs.rmSync(path.join(ROOT, 'dist'), { recursive: true, force: true });
     run(process.execPath, ['esbuild.mjs', '--production']);
+    // The plain-page viewer entry serves browser benchmarks and tests, never VS Code.
+    for (const f of fs.readdirSync(path.join(ROOT, 'dist', 'webview'), { withFileTypes: true })) {
+      if (f.isFile() && f.name.startsWith('standalone.')) fs.rmSync(path.join(ROOT, 'dist', 'webview', f.name));
+    }
   }
   if (!fs.existsSync(path.join(ROOT, manifest.main))) {
     throw new Error(`${manifest.main} was not built (is src/extension/extension.ts there?)`);

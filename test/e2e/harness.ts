@@ -1,0 +1,448 @@
+// End-to-end harness: the packaged extension in a real VS Code (code-server 4.100.3 = VS Code 1.100.3), driven by
+// playwright-core and Debian's Chromium. One code-server serves a whole run (started on first use, stopped by the
+// root hook in hooks.ts); every `Session` is its own browser, workspace and extension-host window, so specs do not
+// share state. `test/e2e/run.sh` prepares what this needs and passes it in the environment (see `e2eEnv`).
+//
+//   const ws = makeWorkspace('viewer', { 'ct.nii.gz': { copy: sample('head_ct_invesalius.nii.gz') } });
+//   const s = await Session.open({ name: 'viewer', workspace: ws });
+//   await s.waitForCommand('CT Lens: Open Overlay…');  // extension registered: files now open in its editor
+//   await s.openFile('ct.nii.gz');
+//   const v = s.viewer();                                // the webview document (FrameLocator)
+//   await waitForAttribute(v.locator('#ctl-root'), 'data-state', 'ready');
+//   await s.screenshot('loaded');
+//   await s.close();
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { chromium, type BrowserContext, type FrameLocator, type Locator, type Page } from 'playwright-core';
+import {
+  ensureCodeServer,
+  openInConnectedWindow,
+  prepareProfile,
+  startCodeServer,
+  type CodeServer,
+} from '../../scripts/lib/code-server.mjs';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+/** What run.sh hands over. Outside run.sh the defaults build nothing: the VSIX must already exist. */
+export interface E2EEnv {
+  /** Scratch folder for this run (code-server profile, workspaces, browser profiles); wiped by run.sh. */
+  root: string;
+  /** Screenshots and logs for people to look at (test-artifacts/e2e). */
+  artifacts: string;
+  vsix: string;
+  chromium: string;
+  /** Extra Chromium switches for every session, e.g. `--disable-3d-apis` (CTLENS_E2E_CHROMIUM_ARGS). */
+  chromiumArgs: string[];
+}
+
+export function e2eEnv(): E2EEnv {
+  const env = process.env;
+  const manifest = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
+    name: string;
+    version: string;
+  };
+  return {
+    root: path.resolve(env.CTLENS_E2E_ROOT ?? path.join(REPO_ROOT, '.vscode-e2e')),
+    artifacts: path.resolve(env.CTLENS_E2E_ARTIFACTS ?? path.join(REPO_ROOT, 'test-artifacts', 'e2e')),
+    vsix: path.resolve(
+      env.CTLENS_E2E_VSIX ??
+        path.join(REPO_ROOT, `${manifest.name}-${manifest.version}-${process.platform}-${process.arch}.vsix`),
+    ),
+    chromium: env.CTLENS_CHROMIUM ?? '/usr/bin/chromium',
+    chromiumArgs: (env.CTLENS_E2E_CHROMIUM_ARGS ?? '').split(/\s+/).filter(Boolean),
+  };
+}
+
+/** Absolute path of a bundled sample volume. */
+export function sample(name: string): string {
+  return path.join(REPO_ROOT, 'media', 'samples', name);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The shared code-server
+
+export interface Server {
+  cs: CodeServer;
+  userDataDir: string;
+  extensionsDir: string;
+}
+
+let server: Promise<Server> | undefined;
+
+/** The run's code-server with the VSIX installed in a fresh profile, started on first call. */
+export function sharedServer(): Promise<Server> {
+  server ??= (async () => {
+    const env = e2eEnv();
+    if (!fs.existsSync(env.vsix)) {
+      throw new Error(`${env.vsix} does not exist: run the suite with \`npm run test:e2e\` (it packages the VSIX first)`);
+    }
+    const bin = await ensureCodeServer();
+    const root = path.join(env.root, 'code-server');
+    fs.rmSync(root, { recursive: true, force: true });
+    fs.mkdirSync(root, { recursive: true });
+    const profile = prepareProfile({ bin, root, vsix: env.vsix, log: () => {} });
+    const cs = await startCodeServer({ bin, root, ...profile });
+    // Ctrl-C or a CI timeout ends Node without 'exit' handlers; code-server runs in its own process group, so it
+    // would outlive us.
+    for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+      process.once(sig, () => {
+        cs.kill();
+        process.exit(code);
+      });
+    }
+    return { cs, ...profile };
+  })();
+  return server;
+}
+
+/** Stop the shared code-server (and every process it started) and keep its logs with the artifacts. */
+export async function stopSharedServer(): Promise<void> {
+  if (!server) return;
+  const s = await server.catch(() => undefined);
+  server = undefined;
+  if (!s) return;
+  await s.cs.stop();
+  const env = e2eEnv();
+  const dest = path.join(env.artifacts, 'code-server');
+  fs.mkdirSync(dest, { recursive: true });
+  fs.copyFileSync(s.cs.logFile, path.join(dest, 'code-server.log'));
+  const logs = path.join(s.userDataDir, 'logs');
+  if (fs.existsSync(logs)) fs.cpSync(logs, path.join(dest, 'logs'), { recursive: true });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Workspaces
+
+export type WorkspaceFile = string | Uint8Array | { copy: string };
+
+/**
+ * A fresh workspace folder under the run's scratch root holding `files` (relative path → text, bytes or a file to
+ * copy). Returns its absolute path.
+ */
+export function makeWorkspace(name: string, files: Record<string, WorkspaceFile>): string {
+  const dir = path.join(e2eEnv().root, 'workspaces', name);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [rel, content] of Object.entries(files)) {
+    const dest = path.join(dir, rel);
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    if (typeof content === 'string' || content instanceof Uint8Array) fs.writeFileSync(dest, content);
+    else fs.copyFileSync(content.copy, dest);
+  }
+  return dir;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// A browser window on a workspace
+
+export interface SessionOptions {
+  /** Artifact subfolder and browser-profile name; unique per session. */
+  name: string;
+  /** Absolute path of the workspace folder to open. */
+  workspace: string;
+  /** Launch Chromium with `--disable-3d-apis`: no WebGL at all, to exercise 2D fallbacks. */
+  disable3d?: boolean;
+  chromiumArgs?: string[];
+  viewport?: { width: number; height: number };
+}
+
+export class Session {
+  /** Console errors of the workbench and its webviews, in order (also written to console.log at close). */
+  readonly consoleErrors: string[] = [];
+  private shots = 0;
+  private readonly knownLogs: Set<string>;
+
+  private constructor(
+    readonly page: Page,
+    readonly context: BrowserContext,
+    readonly server: Server,
+    readonly options: SessionOptions,
+    readonly artifacts: string,
+    private readonly browserProfile: string,
+  ) {
+    this.knownLogs = new Set(listFiles(path.join(server.userDataDir, 'logs')));
+  }
+
+  /** Launch Chromium on the workspace and wait for the workbench. */
+  static async open(options: SessionOptions): Promise<Session> {
+    const env = e2eEnv();
+    const srv = await sharedServer();
+    const artifacts = path.join(env.artifacts, options.name);
+    fs.rmSync(artifacts, { recursive: true, force: true });
+    fs.mkdirSync(artifacts, { recursive: true });
+    const browserProfile = path.join(env.root, 'chromium', options.name);
+    fs.rmSync(browserProfile, { recursive: true, force: true });
+    fs.mkdirSync(path.join(browserProfile, 'Default'), { recursive: true });
+    // VS Code web serves webviews from another origin that needs a service worker and storage: allow third-party
+    // cookies/storage in this profile or webviews never load.
+    fs.writeFileSync(
+      path.join(browserProfile, 'Default', 'Preferences'),
+      JSON.stringify({ profile: { cookie_controls_mode: 0, block_third_party_cookies: false } }),
+    );
+    const args = [
+      '--no-sandbox',
+      '--disable-gpu', // headless Chromium still gives WebGL2 through SwiftShader
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      ...env.chromiumArgs,
+      ...(options.disable3d ? ['--disable-3d-apis'] : []),
+      ...(options.chromiumArgs ?? []),
+    ];
+    const context = await chromium.launchPersistentContext(browserProfile, {
+      executablePath: env.chromium,
+      headless: true,
+      viewport: options.viewport ?? { width: 1400, height: 900 },
+      args,
+    });
+    const page = context.pages()[0] ?? (await context.newPage());
+    const session = new Session(page, context, srv, options, artifacts, browserProfile);
+    page.on('console', (m) => {
+      if (m.type() === 'error') session.consoleErrors.push(m.text());
+    });
+    page.on('pageerror', (e) => session.consoleErrors.push(`pageerror: ${e.message}`));
+    await page.goto(srv.cs.folderUrl(options.workspace));
+    await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+    return session;
+  }
+
+  /**
+   * Wait until `title` is listed in the command palette, i.e. the extension's contributions are registered.
+   * Open files only after this: before it, VS Code opens a `.nii.gz` in the text editor instead of the
+   * extension's custom editor (the editor resolver does not wait for extensions in a fresh profile).
+   */
+  async waitForCommand(title: string, timeoutMs = 90_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    try {
+      while (Date.now() < deadline) {
+        if (await this.showInPalette(title, 3000)) return;
+        await this.page.waitForTimeout(1000);
+      }
+      throw new Error(`command "${title}" did not appear in the command palette within ${timeoutMs} ms`);
+    } finally {
+      await this.page.keyboard.press('Escape');
+    }
+  }
+
+  /** Run a command palette command by its full title (category included, e.g. "CT Lens: Open Overlay…"). */
+  async runCommand(title: string, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (await this.showInPalette(title, 3000)) {
+        // Enter runs the first row; make sure it is the exact title, not a longer one that merely contains it.
+        const row = this.quickInputRows().filter({ hasText: title }).first();
+        await row.click();
+        return;
+      }
+      await this.page.keyboard.press('Escape');
+      await this.page.waitForTimeout(1000);
+    }
+    throw new Error(`command "${title}" not found in the command palette`);
+  }
+
+  private quickInputRows(): Locator {
+    return this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+  }
+
+  private async showInPalette(title: string, timeoutMs: number): Promise<boolean> {
+    await this.page.keyboard.press('Escape');
+    await this.focusWorkbench();
+    await this.page.keyboard.press('F1');
+    const input = this.page.locator('.quick-input-widget input.input').first();
+    await input.waitFor({ timeout: 10_000 });
+    await input.fill(`>${title}`);
+    try {
+      await this.quickInputRows().filter({ hasText: title }).first().waitFor({ timeout: timeoutMs });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Keyboard focus back on the workbench (a focused webview would swallow F1 / Ctrl+P). */
+  private async focusWorkbench(): Promise<void> {
+    // An empty spot of the title bar, left of the command centre.
+    await this.page.locator('.part.titlebar').first().click({ position: { x: 200, y: 15 }, force: true }).catch(() => {});
+  }
+
+  /**
+   * Open a workspace file by its path relative to the workspace: through Quick Open (default; works for nested
+   * paths) or by double-clicking its row in the Explorer (top-level files). Waits for its editor tab.
+   */
+  async openFile(relPath: string, via: 'quick-open' | 'explorer' = 'quick-open'): Promise<void> {
+    const base = path.basename(relPath);
+    if (via === 'explorer') {
+      const row = this.page.locator('.explorer-folders-view .monaco-list-row', { hasText: base }).first();
+      await row.waitFor({ timeout: 30_000 });
+      await row.dblclick();
+    } else {
+      await this.page.keyboard.press('Escape');
+      await this.focusWorkbench();
+      await this.page.keyboard.press('Control+P');
+      const input = this.page.locator('.quick-input-widget input.input').first();
+      await input.waitFor({ timeout: 10_000 });
+      await input.fill(relPath);
+      // Quick Open searches files with ripgrep on the server; wait for the result row, then take it.
+      const row = this.quickInputRows().filter({ hasText: base }).first();
+      await row.waitFor({ timeout: 30_000 });
+      await row.click();
+    }
+    await this.editorTab(base).waitFor({ timeout: 30_000 });
+  }
+
+  /** Open files the way `code FILE` does in VS Code's terminal (no UI involved). Absolute paths. */
+  async openFromCli(...absPaths: string[]): Promise<void> {
+    const ok = await openInConnectedWindow({
+      userDataDir: this.server.userDataDir,
+      files: absPaths,
+      signal: AbortSignal.timeout(60_000),
+      settleMs: 0,
+    });
+    if (!ok) throw new Error(`could not open ${absPaths.join(', ')} through code-server's CLI socket`);
+    await this.editorTab(path.basename(absPaths[absPaths.length - 1]!)).waitFor({ timeout: 30_000 });
+  }
+
+  /** The editor tab whose label is `name`. */
+  editorTab(name: string): Locator {
+    return this.page.locator('.tabs-container .tab', { hasText: name }).first();
+  }
+
+  /**
+   * The document inside the visible webview (custom editor or panel). VS Code web nests it twice: the webview
+   * host iframe, then `#active-frame`. Hidden webviews (background tabs) are skipped.
+   */
+  viewer(): FrameLocator {
+    return this.page
+      .locator('iframe.webview.ready')
+      .filter({ visible: true })
+      .first()
+      .contentFrame()
+      .locator('iframe#active-frame')
+      .contentFrame();
+  }
+
+  /** Save a full-window screenshot as NN-step.png in this session's artifact folder; returns the path. */
+  async screenshot(step: string): Promise<string> {
+    const file = path.join(this.artifacts, `${String(++this.shots).padStart(2, '0')}-${step.replace(/[^\w.-]+/g, '-')}.png`);
+    await this.page.screenshot({ path: file });
+    return file;
+  }
+
+  /** Texts of the notification toasts now showing. */
+  async notifications(): Promise<string[]> {
+    return this.page.locator('.notifications-toasts .notification-list-item').allInnerTexts();
+  }
+
+  /**
+   * The extension's log output channel (`LogOutputChannel` named `channel`) as written by this session's window
+   * (log files of windows opened before this session are not included).
+   */
+  extensionLog(channel = 'CT Lens'): string {
+    return this.ownLogs()
+      .filter((f) => path.basename(f) === `${channel}.log`)
+      .map((f) => fs.readFileSync(f, 'utf8'))
+      .join('');
+  }
+
+  /** This window's extension-host log (activation errors, crashes). */
+  extensionHostLog(): string {
+    return this.ownLogs()
+      .filter((f) => path.basename(f) === 'remoteexthost.log')
+      .map((f) => fs.readFileSync(f, 'utf8'))
+      .join('');
+  }
+
+  private ownLogs(): string[] {
+    return listFiles(path.join(this.server.userDataDir, 'logs')).filter((f) => !this.knownLogs.has(f));
+  }
+
+  /** Close the browser and keep console errors and this window's logs next to the screenshots. */
+  async close(): Promise<void> {
+    fs.writeFileSync(path.join(this.artifacts, 'console-errors.log'), this.consoleErrors.join('\n') + '\n');
+    await this.context.close().catch(() => {});
+    for (const f of this.ownLogs()) {
+      const rel = path.relative(path.join(this.server.userDataDir, 'logs'), f);
+      const dest = path.join(this.artifacts, 'logs', rel);
+      fs.mkdirSync(path.dirname(dest), { recursive: true });
+      fs.copyFileSync(f, dest);
+    }
+    fs.rmSync(this.browserProfile, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Assertions that wait
+
+/**
+ * Poll `locator`'s attribute until it equals `expected` (or satisfies it, for a function); returns the value.
+ * The error names the last value seen, which says more than a timeout.
+ */
+export async function waitForAttribute(
+  locator: Locator,
+  name: string,
+  expected: string | ((value: string | null) => boolean),
+  timeoutMs = 60_000,
+): Promise<string | null> {
+  const test = typeof expected === 'function' ? expected : (v: string | null) => v === expected;
+  const deadline = Date.now() + timeoutMs;
+  let last: string | null | undefined;
+  for (;;) {
+    last = await locator.getAttribute(name, { timeout: Math.max(1000, deadline - Date.now()) }).catch(() => undefined);
+    if (last !== undefined && test(last)) return last;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `${name} of ${locator} ${typeof expected === 'string' ? `!= "${expected}"` : 'did not satisfy the check'} ` +
+          `after ${timeoutMs} ms (last: ${last === undefined ? 'element not found' : JSON.stringify(last)})`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Luminance statistics of a PNG, decoded by the browser (no PNG library needed). */
+export interface ImageStats {
+  width: number;
+  height: number;
+  mean: number;
+  std: number;
+  /** Distinct luminance values (0..255) present. */
+  levels: number;
+}
+
+export async function imageStats(session: Session, png: Buffer): Promise<ImageStats> {
+  const scratch = await session.context.newPage();
+  try {
+    return await scratch.evaluate(async (b64: string) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const bmp = await createImageBitmap(new Blob([bytes], { type: 'image/png' }));
+      const canvas = new OffscreenCanvas(bmp.width, bmp.height);
+      const g = canvas.getContext('2d')!;
+      g.drawImage(bmp, 0, 0);
+      const d = g.getImageData(0, 0, bmp.width, bmp.height).data;
+      let sum = 0;
+      let sum2 = 0;
+      const seen = new Set<number>();
+      const n = d.length / 4;
+      for (let i = 0; i < d.length; i += 4) {
+        const y = 0.299 * d[i]! + 0.587 * d[i + 1]! + 0.114 * d[i + 2]!;
+        sum += y;
+        sum2 += y * y;
+        seen.add(Math.round(y));
+      }
+      const mean = sum / n;
+      return { width: bmp.width, height: bmp.height, mean, std: Math.sqrt(Math.max(0, sum2 / n - mean * mean)), levels: seen.size };
+    }, png.toString('base64'));
+  } finally {
+    await scratch.close();
+  }
+}
+
+function listFiles(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return (fs.readdirSync(dir, { recursive: true, withFileTypes: true }) as fs.Dirent[])
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name));
+}
