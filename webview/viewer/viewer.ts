@@ -150,6 +150,8 @@ class ViewerImpl implements Viewer {
   private last3d = 0;
   private disposed = false;
   private wheelAccum = 0;
+  private hovering = false;
+  private keyListener: ((event: KeyboardEvent) => void) | null = null;
 
   constructor(host: HTMLElement, options: ViewerOptions) {
     this.dom = buildDom(host);
@@ -384,7 +386,8 @@ class ViewerImpl implements Viewer {
     this.win = { center, width: Math.max(MIN_WINDOW_WIDTH, width) };
     this.windowChosen = true;
     this.updateWindowUi();
-    this.invalidate();
+    // The 3D view keeps its own window (window3d), so only the slices repaint.
+    for (const v of SLICE_VIEWS) this.invalidate(v);
     this.stateChanged();
   }
 
@@ -474,6 +477,7 @@ class ViewerImpl implements Viewer {
     this.disposed = true;
     cancelAnimationFrame(this.frameRequest);
     for (const o of this.observers) o.disconnect();
+    if (this.keyListener) document.removeEventListener('keydown', this.keyListener);
     this.controls?.dispose();
     this.gpu?.dispose();
     this.gpu = null;
@@ -653,9 +657,25 @@ class ViewerImpl implements Viewer {
     if (!ctx) return;
     this.camera.aspect = size.w / size.h;
     this.camera.updateProjectionMatrix();
-    this.gpu.renderVolume(ctx, elements.canvas.width, elements.canvas.height, { camera: this.camera, mode: this.mode3d, window: this.win });
-    elements.info.textContent = this.mode3d === 'mip' ? 'MIP' : 'Volume';
+    const w = this.window3d();
+    this.gpu.renderVolume(ctx, elements.canvas.width, elements.canvas.height, { camera: this.camera, mode: this.mode3d, window: w });
+    elements.info.textContent = `${this.mode3d === 'mip' ? 'MIP' : 'Volume'} · L ${formatNumber(w.center, 4)} W ${formatNumber(w.width, 4)}`;
     this.last3d = performance.now();
+  }
+
+  /**
+   * The 3D view's window: for CT the bone preset (a soft-tissue window saturates a MIP, whose brightest sample on
+   * nearly every ray is bone, and hides structure in the volume render); otherwise the data range.
+   */
+  private window3d(): WindowLevel {
+    const volume = this.vol!;
+    if (volume.looksLikeCT) {
+      const bone = WINDOW_PRESETS.find((p) => p.id === 'bone')!;
+      return { center: bone.center, width: bone.width };
+    }
+    const lo = Number.isFinite(volume.min) ? volume.min : 0;
+    const hi = Number.isFinite(volume.max) ? volume.max : 1;
+    return { center: (lo + hi) / 2, width: Math.max(MIN_WINDOW_WIDTH, hi - lo) };
   }
 
   private reset3dCamera(): void {
@@ -890,7 +910,12 @@ class ViewerImpl implements Viewer {
         goto.title = error instanceof Error ? error.message : String(error);
       }
     });
-    this.dom.root.addEventListener('keydown', (event) => this.onKey(event));
+    // Keys reach the viewer when focus is inside it or the pointer is over a view (nothing needs clicking first).
+    this.keyListener = (event: KeyboardEvent) => {
+      const focusInside = this.dom.viewsBox.contains(document.activeElement);
+      if (focusInside || this.hovering) this.onKey(event);
+    };
+    document.addEventListener('keydown', this.keyListener);
   }
 
   private resetView(): void {
@@ -914,7 +939,11 @@ class ViewerImpl implements Viewer {
     });
     observer.observe(root);
     this.observers.push(observer);
-    root.addEventListener('pointerenter', () => (this.activeView = name));
+    root.addEventListener('pointerenter', () => {
+      this.activeView = name;
+      this.hovering = true;
+    });
+    root.addEventListener('pointerleave', () => (this.hovering = false));
     root.addEventListener('dblclick', () => {
       this.activeView = name;
       this.setLayout(this.layout === 'single' ? '1x3' : 'single');
@@ -1040,7 +1069,7 @@ class ViewerImpl implements Viewer {
   }
 
   private onKey(event: KeyboardEvent): void {
-    if (event.target instanceof HTMLInputElement) return;
+    if (event.target instanceof HTMLInputElement || event.defaultPrevented) return;
     const view = this.activeView;
     if (view === '3d') return;
     const big = event.shiftKey ? 10 : 1;

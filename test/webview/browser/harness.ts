@@ -20,10 +20,18 @@ const TYPES: Record<string, string> = {
   '.nii': 'application/octet-stream',
 };
 
-/** Serves files under `root` (GET only, no directory listing, no path escapes). */
-export async function serveStatic(root: string): Promise<{ url: string; close(): Promise<void> }> {
+/**
+ * Serves files under `root` (GET only, no directory listing, no path escapes), plus in-memory `extra` files by
+ * URL path (bad inputs made by a test).
+ */
+export async function serveStatic(root: string, extra: Record<string, Uint8Array> = {}): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
+    const bytes = extra[path];
+    if (bytes) {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'no-store' }).end(bytes);
+      return;
+    }
     const file = join(root, path);
     if (!file.startsWith(root) || !existsSync(file) || !statSync(file).isFile()) {
       res.writeHead(404).end('not found');
