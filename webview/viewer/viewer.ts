@@ -367,8 +367,22 @@ class ViewerImpl implements Viewer {
     if (!this.layer) return;
     this.layer = { ...this.layer, style: { ...this.layer.style, ...style } };
     this.gpu?.setOverlay(this.layer);
+    this.syncOverlayControls();
     this.renderLegend();
     this.invalidate();
+  }
+
+  /** Controls follow style changes made through the API (without rebuilding them under a dragging pointer). */
+  private syncOverlayControls(): void {
+    const style = this.layer?.style;
+    if (!style) return;
+    const q = <T extends Element>(c: string) => this.dom.overlay.querySelector<T>(`[data-control=${c}]`);
+    const opacity = q<HTMLInputElement>('opacity');
+    if (opacity && Number(opacity.value) !== style.opacity) opacity.value = String(style.opacity);
+    const threshold = q<HTMLInputElement>('threshold');
+    if (threshold && Number(threshold.value) !== style.threshold) threshold.value = formatNumber(style.threshold);
+    const colormap = q<HTMLElement & { value: string }>('colormap');
+    if (colormap && colormap.value !== style.colormap) colormap.value = style.colormap;
   }
 
   clearOverlay(id?: string): void {
