@@ -48,19 +48,33 @@ def read_jsonl(path: str) -> list[dict]:
     return lines
 
 
-def predict(package_dir: str, data_path: str, lines: list[dict], max_new_tokens: int, progress=None) -> list[dict]:
-    """Run the package's PyTorch reference on each line; returns results lines."""
+def predict(package_dir: str, data_path: str, lines: list[dict], max_new_tokens: int | None, progress=None) -> list[dict]:
+    """Greedy predictions of the package's PyTorch reference for each line; returns results lines.
+
+    As ``ctlens eval`` does: report samples use the package's report prompt (their ``question`` is not read), VQA
+    samples its VQA template with the line's question; greedy decoding whatever generation_config.json says;
+    ``max_new_tokens`` None means the package's own limit.
+    """
     try:
-        from . import package as pkg_mod  # the model helper's loader; imported only when a model must run
+        from . import package as pkg_mod  # the PyTorch model stack: imported only when a model must run
     except ImportError as e:
         raise UsageError(f"model.package is not available ({e}); score existing outputs with --predictions") from None
-    model = pkg_mod.load_package(package_dir)
+    try:
+        model = pkg_mod.load_package(package_dir)
+    except (pkg_mod.PackageError, OSError, KeyError, ValueError) as e:
+        raise UsageError(f"cannot load the model package {package_dir}: {e}") from None
     root = os.path.dirname(os.path.abspath(data_path))
     out = []
     for k, line in enumerate(lines, 1):
-        image = os.path.join(root, line["image"])
-        text = model.answer(image, line["question"], task=line["task"], max_new_tokens=max_new_tokens)
-        out.append({**line, "prediction": text})
+        image = os.path.join(root, str(line.get("image", "")))
+        if not os.path.isfile(image):
+            raise UsageError(f"line {k} (id {line.get('id')}): image not found: {image}")
+        task = line.get("task")
+        if task not in ("report", "vqa"):
+            raise UsageError(f"line {k} (id {line.get('id')}): task must be 'report' or 'vqa', got {task!r}")
+        question = line.get("question") if task == "vqa" else None
+        gen = model.generate(model.pixels(image), task, question, max_new_tokens, do_sample=False)
+        out.append({**line, "prediction": model.decode(gen.ids)})
         if progress:
             progress(k, len(lines))
     return out
@@ -82,7 +96,7 @@ def main(argv=None) -> int:
     p.add_argument("--data", help="dataset.jsonl (with --package)")
     p.add_argument("--limit", type=int, help="only the first N lines")
     p.add_argument("--out", help="write results lines here (with --package)")
-    p.add_argument("--max-new-tokens", type=int, default=256)
+    p.add_argument("--max-new-tokens", type=int, help="default: the package's generation_config.json")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     a = p.parse_args(argv)
 

@@ -55,6 +55,11 @@ CHOICE_NAMES = {
 NONE_CHOICE = "none of the above"
 
 
+def _article_for_number(n: int) -> str:
+    """The article as the number is spoken: "an 8 mm", "an 11 mm", "an 18 mm", "an 80 mm"; else "a"."""
+    return "an" if str(n).startswith("8") or n in (11, 18) else "a"
+
+
 def _side_text(side: str) -> str:
     return {"right": "right", "left": "left", "bilateral": "bilateral"}[side]
 
@@ -63,8 +68,8 @@ def _side_text(side: str) -> str:
 # Each entry: list of templates; {lobe}, {size}, {side}, {severity}, {station}, {sa} are filled from the labels.
 POSITIVE = {
     "lung_nodule": (
-        "There is a {size} mm nodule in the {lobe}.",
-        "A {size} mm pulmonary nodule is seen in the {lobe}.",
+        "There is {a} {size} mm nodule in the {lobe}.",
+        "{A} {size} mm pulmonary nodule is seen in the {lobe}.",
         "A solid nodule measuring {size} mm is present in the {lobe}.",
         "{Lobe}: {size} mm nodule.",
     ),
@@ -162,6 +167,7 @@ def _values(labels: dict, finding: str) -> dict:
             v["lobe"] = lab["lobe"]
         if "size_mm" in lab:
             v["size"] = lab["size_mm"]
+            v["a"] = _article_for_number(lab["size_mm"])
         if "side" in lab:
             v["side"] = _side_text(lab["side"])
             v["size"] = lab["size"]
@@ -349,6 +355,7 @@ def all_texts() -> Iterator[str]:
         "station": ("mediastinal", "hilar"),
         "sa": list(SIZE_RANGE),
         "size": list(SIZE_RANGE) + ["small", "large"],
+        "a": ("a", "an"),
     }
     templates = []
     for group in (POSITIVE, NEGATIVE, IMPRESSION):
