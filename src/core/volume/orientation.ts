@@ -96,8 +96,12 @@ export function toCanonical(volume: NiftiVolume): CanonicalVolume {
   for (let k = 0; k < cz; k++) {
     for (let j = 0; j < cy; j++) {
       let f = base + k * s2 + j * s1;
-      if (s0 === 1) {
-        out.set(src.subarray(f, f + cx), o);
+      // Rows along the file's i axis (the usual CT case, LAS/LPS/RAS) are block copies, reversed natively when
+      // i runs right-to-left; only permuted files take the element-by-element path.
+      if (s0 === 1 || s0 === -1) {
+        const row = out.subarray(o, o + cx);
+        row.set(s0 === 1 ? src.subarray(f, f + cx) : src.subarray(f - cx + 1, f + 1));
+        if (s0 === -1) row.reverse();
         o += cx;
         continue;
       }
