@@ -37,7 +37,7 @@ const builds = [
 ];
 
 // Entries that do not exist yet are skipped so the build works while the project grows.
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
 const present = builds.filter((b) => Object.values(b.entryPoints).every((p) => existsSync(p)));
 
 if (watch) {
@@ -46,3 +46,5 @@ if (watch) {
 } else {
   await Promise.all(present.map((b) => esbuild.build(b)));
 }
+// package.json `bin` points at dist/cli.js: `npx ctlens` (npm exec) runs it directly, so it must be executable.
+if (existsSync('dist/cli.js')) chmodSync('dist/cli.js', 0o755);
