@@ -242,7 +242,8 @@ export async function startCodeServer(o) {
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  const folderUrl = (/** @type {string} */ folder) => `${base}/?folder=${encodeURIComponent(folder)}`;
+  // Slashes stay readable in the printed URL; everything else that is not URL-safe is escaped.
+  const folderUrl = (/** @type {string} */ folder) => `${base}/?folder=${encodeURIComponent(folder).replace(/%2F/g, '/')}`;
   return {
     port,
     baseUrl: base,
