@@ -236,3 +236,30 @@ def test_evaluate_cli_errors(tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
     assert evaluate.main(["--package", str(tmp_path)]) == 2
     assert "--data" in capsys.readouterr().err
+
+
+def test_evaluate_runs_a_package_end_to_end(tmp_path, capsys):
+    """--package: greedy predictions from the PyTorch reference, written as results lines that --predictions
+    scores to the same numbers. Uses the bundled package, or an untrained export when it is not there yet."""
+    pkg = ROOT / "media" / "models" / "ctlens-tghmoe-demo"
+    if not (pkg / "config.json").is_file():
+        pkg = tmp_path / "pkg"
+        subprocess.run([sys.executable, "-m", "model.export", "--untrained", "demo", "--out", str(pkg)], cwd=ROOT,
+                       check=True, capture_output=True)
+    data = ROOT / "test" / "fixtures" / "phantoms" / "dataset.jsonl"
+    out = tmp_path / "results.jsonl"
+    assert evaluate.main(["--package", str(pkg), "--data", str(data), "--limit", "3", "--max-new-tokens", "6",
+                          "--out", str(out), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert (printed["n_report"], printed["n_vqa"]) == (1, 2)
+    results = [json.loads(l) for l in out.read_text().splitlines()]
+    assert [r["id"] for r in results] == [json.loads(l)["id"] for l in data.read_text().splitlines()[:3]]
+    assert all(isinstance(r["prediction"], str) for r in results)
+    assert evaluate.main(["--predictions", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == printed
+
+
+def test_evaluate_refuses_a_missing_package(tmp_path, capsys):
+    data = ROOT / "test" / "fixtures" / "phantoms" / "dataset.jsonl"
+    assert evaluate.main(["--package", str(tmp_path / "nothing"), "--data", str(data)]) == 2
+    assert "config.json is missing" in capsys.readouterr().err
