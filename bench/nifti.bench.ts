@@ -26,6 +26,8 @@ interface Measurement {
   method: Method;
   firstMs: number;
   fullMs: number;
+  /** Process CPU time (user + system, all threads) during the decode: steadier than wall time on a busy machine. */
+  cpuMs: number;
   rawBytes: number;
   /** RSS just before decoding (Node + tsx + the compressed file in memory). */
   rssBeforeBytes: number;
@@ -41,6 +43,7 @@ async function measure(method: Method, file: string): Promise<Measurement> {
   const rssBeforeBytes = process.memoryUsage().rss;
   let firstMs = NaN;
   let rawBytes = 0;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   switch (method) {
     case 'ctlens (node:zlib)':
@@ -71,11 +74,13 @@ async function measure(method: Method, file: string): Promise<Measurement> {
     }
   }
   const fullMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   if (Number.isNaN(firstMs)) firstMs = fullMs; // the baselines have nothing to show before the end
   return {
     method,
     firstMs,
     fullMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
     rawBytes,
     rssBeforeBytes,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
@@ -179,9 +184,10 @@ function runDataset(label: string, file: string): void {
   const floorRuns = results.get('zlib.gunzipSync alone')!.map((m) => m.fullMs);
   const floor = median(floorRuns);
   const floorMin = Math.min(...floorRuns);
+  const floorCpu = median(results.get('zlib.gunzipSync alone')!.map((m) => m.cpuMs));
   const fileBytes = readFileSync(file).length;
   console.log(`\n${label}: ${(raw / 1024 ** 2).toFixed(1)} MiB raw, ${(fileBytes / 1024 ** 2).toFixed(1)} MiB gzip; median (min) of ${REPS} runs, one process per run`);
-  const rows = [['method', 'first slice ms', 'full volume ms', '× gunzipSync', 'peak RSS MiB', '÷ raw', 'peak − before MiB', '÷ raw', 'arrayBuffers MiB']];
+  const rows = [['method', 'first slice ms', 'full volume ms', '× gunzipSync', 'CPU ms', '× gunzipSync', 'peak RSS MiB', '÷ raw', 'peak − before MiB', '÷ raw', 'arrayBuffers MiB']];
   for (const method of METHODS) {
     const ms = results.get(method)!;
     const first = ms.map((m) => m.firstMs);
@@ -193,6 +199,8 @@ function runDataset(label: string, file: string): void {
       `${median(first).toFixed(1)} (${Math.min(...first).toFixed(1)})`,
       `${median(full).toFixed(0)} (${Math.min(...full).toFixed(0)})`,
       `${(median(full) / floor).toFixed(2)} (${(Math.min(...full) / floorMin).toFixed(2)})`,
+      median(ms.map((m) => m.cpuMs)).toFixed(0),
+      (median(ms.map((m) => m.cpuMs)) / floorCpu).toFixed(2),
       mb(peak),
       (peak / raw).toFixed(2),
       mb(own),
@@ -216,6 +224,7 @@ async function main(): Promise<void> {
   }
   console.log(`${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   console.log('Times from the compressed bytes in memory; "× gunzipSync": median over median (min over min).');
+  console.log('"CPU ms": process CPU time during the decode, all threads (median); less sensitive to a busy machine than wall time.');
   console.log('"peak RSS": whole process (Node, tsx, the compressed file, the decode); "peak − before": minus RSS just before decoding.');
   if (!existsSync(BIG_CT)) {
     const t = performance.now();

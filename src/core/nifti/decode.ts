@@ -106,12 +106,13 @@ async function inflateInto(input: Uint8Array, sink: VoxelSink, options: DecodeOp
     // nibabel (Python's gzip) and zlib.gunzipSync refuse it. Zero padding after a member is accepted by zlib.
     const at = `after ${sink.received} decompressed bytes`;
     if (failure.kind === 'truncated') {
-      const of = sink.header ? ` of the ${sink.needed} its header describes` : '';
-      throw new NiftiError(
-        'Truncated',
-        `the gzip stream ends early: it holds ${sink.received}${of} decompressed bytes (compressed file of ${input.length} bytes is cut short; zlib: ${failure.message})`,
-        { cause: failure },
-      );
+      const cut = `the compressed file (${input.length} bytes) is cut short; zlib: ${failure.message}`;
+      const detail = !sink.header
+        ? `the gzip stream ends after ${sink.received} decompressed bytes, inside the NIfTI header (${cut})`
+        : sink.received < sink.needed
+          ? `the gzip stream ends after ${sink.received} of the ${sink.needed} decompressed bytes its header describes (${cut})`
+          : `the gzip stream ends before its end marker and checksum, so the data cannot be verified (${cut})`;
+      throw new NiftiError('Truncated', detail, { cause: failure });
     }
     throw new NiftiError('Corrupt', `the gzip data is damaged ${at} (zlib: ${failure.message})`, { cause: failure });
   }

@@ -148,15 +148,15 @@ describe('core/nifti/decode', () => {
 
     it('truncated .nii.gz: says how many bytes of how many (both inflaters)', async () => {
       for (const inflate of [nodeInflate, webInflate]) {
-        const err = await rejects(decodeNifti(gz.subarray(0, gz.length - 40), { inflate }), 'Truncated', `of the ${needed} its header describes`);
-        assert.match(err.message, /holds \d+ of the/);
+        const err = await rejects(decodeNifti(gz.subarray(0, gz.length - 40), { inflate }), 'Truncated', `of the ${needed} decompressed bytes its header describes`);
+        assert.match(err.message, /ends after \d+ of the/);
       }
     });
     it('a .nii.gz cut inside its header', async () => {
-      await rejects(decodeNifti(gz.subarray(0, 60), { inflate: nodeInflate }), 'Truncated', 'gzip stream ends early');
+      await rejects(decodeNifti(gz.subarray(0, 60), { inflate: nodeInflate }), 'Truncated', 'inside the NIfTI header');
     });
     it('a .nii.gz missing only its gzip trailer', async () => {
-      await rejects(decodeNifti(gz.subarray(0, gz.length - 8), { inflate: nodeInflate }), 'Truncated', 'cut short');
+      await rejects(decodeNifti(gz.subarray(0, gz.length - 8), { inflate: nodeInflate }), 'Truncated', 'before its end marker and checksum');
     });
     it('truncated .nii: says how many bytes of how many', async () => {
       await rejects(decodeNifti(raw.subarray(0, 500)), 'Truncated', `holds 500 of the ${needed} bytes`);
