@@ -106,18 +106,16 @@ export class CtLensModel {
     if (!(params.pixelValues instanceof Float32Array) || params.pixelValues.length !== C * D * H * W) {
       throw new ModelError('BadInput', `pixel_values must be a Float32Array of 1×${C}×${D}×${H}×${W} values (got ${params.pixelValues?.length})`);
     }
-    const prompt = buildPrompt(this.tokenizer, spec, params.task, params.question);
     const config = this.generationConfig(params);
-    const room = decoder.maxPositions - prompt.ids.length;
-    if (room < 1) throw new ModelError('BadInput', `the prompt takes ${prompt.ids.length} of the model's ${decoder.maxPositions} positions`);
-    config.maxNewTokens = Math.min(config.maxNewTokens, room);
     throwIfAborted(signal);
 
     // Text guidance and vision encoder.
+    const { prompt, embeds, guidance } = await this.promptInputs(params.task, params.question);
     hooks.onEvent?.({ type: 'stage', stage: 'vision' });
+    const room = decoder.maxPositions - prompt.ids.length;
+    if (room < 1) throw new ModelError('BadInput', `the prompt takes ${prompt.ids.length} of the model's ${decoder.maxPositions} positions`);
+    config.maxNewTokens = Math.min(config.maxNewTokens, room);
     const hidden = decoder.hiddenSize;
-    const embeds = await this.lm.embed(prompt.ids);
-    const guidance = textGuidance(embeds, prompt.imageMask, hidden);
     const vision = await this.runVision(params.pixelValues, guidance, [1, C, D, H, W]);
     embeds.set(vision.features, prompt.imageStart * hidden);
     const visionMs = performance.now() - t0;
@@ -182,7 +180,16 @@ export class CtLensModel {
     };
   }
 
-  /** The vision encoder alone (also used by the benchmark). */
+  /** The prompt's ids, their input embeddings ([S × hidden], image positions not yet replaced) and the text
+   * guidance (mean embedding over the non-image positions). */
+  async promptInputs(task: GenerateParams['task'], question?: string) {
+    const prompt = buildPrompt(this.tokenizer, this.pkg.spec, task, question);
+    const embeds = await this.lm.embed(prompt.ids);
+    const guidance = textGuidance(embeds, prompt.imageMask, this.pkg.decoder.hiddenSize);
+    return { prompt, embeds, guidance };
+  }
+
+  /** The vision encoder alone. */
   async runVision(
     pixelValues: Float32Array,
     guidance: Float32Array,
