@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { ModelHostClient } from '../../src/modelhost/client';
+import type { GenerateEvent, GenerateParams } from '../../src/shared/modelhost-protocol';
+import { DEMO_PACKAGE, modelInput, REPO } from '../core/model/package-fixture';
+
+// The real host process (src/modelhost/main.ts under tsx), the real demo package, the real CPU provider.
+function client(logs: string[] = [], extra: Partial<ConstructorParameters<typeof ModelHostClient>[0]> = {}) {
+  return new ModelHostClient({
+    modulePath: join(REPO, 'src', 'modelhost', 'main.ts'),
+    execArgv: ['--import', 'tsx'],
+    log: (l) => logs.push(l),
+    ...extra,
+  });
+}
+
+async function params(maxNewTokens = 24, minNewTokens = 0): Promise<GenerateParams> {
+  const input = await modelInput();
+  return {
+    task: 'report',
+    pixelValues: input.pixelValues,
+    geometry: input.geometry,
+    stats: input.stats,
+    options: { maxNewTokens, minNewTokens },
+  };
+}
+
+const LOAD = { packageDir: DEMO_PACKAGE, executionProvider: 'cpu' as const, threads: 1 };
+
+describe('modelhost/client (real host process)', function () {
+  this.timeout(120000);
+  let c: ModelHostClient;
+  afterEach(async () => {
+    await c?.dispose();
+  });
+
+  it('loads once, reuses the sessions, and streams a report whose pieces make up the text', async () => {
+    c = client();
+    const first = await c.load(LOAD);
+    assert.equal(first.reused, false);
+    assert.equal(first.provider.used, 'cpu');
+    const again = await c.load(LOAD);
+    assert.equal(again.reused, true);
+    const events: GenerateEvent[] = [];
+    const r = await c.generate(await params(), { onEvent: (e) => events.push(e) });
+    const streamed = events.flatMap((e) => (e.type === 'token' ? [e.text] : [])).join('');
+    assert.equal(streamed, r.text);
+    assert.ok(r.text.length > 0);
+    assert.deepEqual(events.filter((e) => e.type === 'stage').map((e) => (e as { stage: string }).stage), ['vision', 'prefill', 'decode']);
+    assert.ok(r.routing.routerProbs instanceof Float32Array, 'typed arrays cross the process boundary as typed arrays');
+    assert.ok(r.notices[0]!.includes('research use only — not for diagnosis'));
+  });
+
+  it('queues concurrent requests: the second starts after the first ends', async () => {
+    c = client();
+    await c.load(LOAD);
+    const order: string[] = [];
+    const p = await params(12, 12);
+    const [a, b] = await Promise.all([
+      c.generate(p, { onEvent: (e) => e.type === 'token' && order.push('a') }).then((r) => (order.push('a-done'), r)),
+      c.generate(p, { onEvent: (e) => e.type === 'token' && order.push('b') }).then((r) => (order.push('b-done'), r)),
+    ]);
+    assert.deepEqual(a.tokenIds, b.tokenIds); // greedy: same input, same output
+    const lastA = order.lastIndexOf('a');
+    const firstB = order.indexOf('b');
+    assert.ok(lastA < firstB, `interleaved: ${order.join(' ')}`);
+  });
+
+  it('cancels a running request within a step, drops a queued one, and stays usable', async () => {
+    c = client();
+    await c.load(LOAD);
+    const running = new AbortController();
+    const queued = new AbortController();
+    let tokensAfterAbort = 0;
+    const p = await params(200, 200);
+    const first = c.generate(p, {
+      signal: running.signal,
+      onEvent: (e) => {
+        if (e.type !== 'token') return;
+        if (running.signal.aborted) tokensAfterAbort++;
+        else running.abort();
+      },
+    });
+    const second = c.generate(p, { signal: queued.signal });
+    queued.abort();
+    await assert.rejects(second, /^ModelError: Aborted: cancelled while queued/);
+    await assert.rejects(first, /^ModelError: Aborted/);
+    assert.ok(tokensAfterAbort <= 1, `${tokensAfterAbort} tokens after the abort`);
+    const ping = await c.ping();
+    assert.equal(ping.loaded?.name, 'ctlens-tghmoe-demo');
+  });
+
+  it('a host killed with SIGKILL mid-report gives a clear error, then a restarted host with the model reloaded', async () => {
+    const logs: string[] = [];
+    c = client(logs);
+    await c.load(LOAD);
+    const pid = c.pid!;
+    const crashes: string[] = [];
+    c.onCrash((e) => crashes.push(e.message));
+    const p = await params(200, 200);
+    let killed = false;
+    const kill = () => {
+      if (!killed) process.kill(pid, 'SIGKILL');
+      killed = true;
+    };
+    const doomed = c.generate(p, { onEvent: (e) => e.type === 'token' && kill() });
+    const queued = c.generate(await params(8));
+    await assert.rejects(doomed, /^ModelError: HostCrashed: the model host process died \(killed by SIGKILL\) while running generate; a new host has been started/);
+    const after = await queued; // the queued request runs on the new host, with the model loaded again
+    assert.ok(after.text.length > 0);
+    assert.notEqual(c.pid, pid);
+    assert.equal(crashes.length, 1);
+    assert.ok(logs.some((l) => l.includes('killed by SIGKILL')));
+  });
+
+  it('stops restarting after repeated crashes, with an error saying so', async () => {
+    c = client([], { maxCrashes: 0 });
+    await c.load(LOAD);
+    const pid = c.pid!;
+    let killed = false;
+    const doomed = c.generate(await params(200, 200), {
+      onEvent: () => {
+        if (!killed) process.kill(pid, 'SIGKILL');
+        killed = true;
+      },
+    });
+    await assert.rejects(doomed, /crashed 1 times within 60 s, so it is not restarted/);
+    await assert.rejects(c.ping(), /HostCrashed/);
+  });
+
+  it('passes the runtime errors through as values', async () => {
+    c = client();
+    await assert.rejects(c.generate(await params()), /^ModelError: NotLoaded: no model is loaded/);
+    await assert.rejects(c.load({ ...LOAD, packageDir: '/nonexistent' }), /^ModelError: MissingFile: model package folder \/nonexistent/);
+    await assert.rejects(c.load({ ...LOAD, executionProvider: 'cuda' }), /^ModelError: ProviderUnavailable: .*cuda/);
+  });
+});
