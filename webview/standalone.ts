@@ -12,11 +12,20 @@ declare global {
   interface Window {
     /** For tests and benchmarks driving the page. */
     ctlViewer?: Viewer;
-    ctlStandalone?: { loadOverlay(url: string): Promise<OverlayVolume> };
+    ctlStandalone?: { loadOverlay(url: string): Promise<OverlayVolume>; timings: Timings };
   }
 }
 
+/** ms since the page's time origin, for the viewer benchmark. */
+interface Timings {
+  /** The file's bytes are in the page; decoding starts. */
+  fetched?: number;
+  firstPaint?: number;
+  loaded?: number;
+}
+
 const params = new URLSearchParams(location.search);
+const timings: Timings = {};
 const host = document.getElementById('app')!;
 const viewer = createViewer(host, {
   renderer: (params.get('renderer') as ViewerRendererChoice | null) ?? 'auto',
@@ -24,6 +33,8 @@ const viewer = createViewer(host, {
   convention: params.get('convention') === 'neurological' ? 'neurological' : 'radiological',
 });
 window.ctlViewer = viewer;
+viewer.on('firstPaint', ({ ms }) => (timings.firstPaint = ms));
+viewer.on('loaded', ({ ms }) => (timings.loaded = ms));
 
 async function fetchBytes(url: string): Promise<Uint8Array> {
   const response = await fetch(url);
@@ -38,7 +49,7 @@ async function loadOverlay(url: string): Promise<OverlayVolume> {
   viewer.setOverlay(overlay);
   return overlay;
 }
-window.ctlStandalone = { loadOverlay };
+window.ctlStandalone = { loadOverlay, timings };
 
 async function openUrl(url: string): Promise<void> {
   const name = url.split('/').pop() ?? url;
@@ -49,6 +60,7 @@ async function openUrl(url: string): Promise<void> {
     viewer.fail(error instanceof Error ? error.message : String(error));
     return;
   }
+  timings.fetched = performance.now();
   await viewer.open(bytes, name);
   const preset = params.get('preset');
   if (preset) viewer.applyPreset(preset as WindowPresetId);

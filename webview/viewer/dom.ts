@@ -155,7 +155,8 @@ export function buildDom(host: HTMLElement): ViewerDom {
   const root = el(
     'div',
     { id: 'ctl-root', className: 'ctl-root', attrs: { 'data-state': 'loading', 'data-layout': '1x3' } },
-    [toolbar, el('div', { className: 'ctl-body' }, [viewsBox, side]), status, error],
+    // The error sits over the views (not the toolbar): what decoded before a failure stays visible beneath it.
+    [toolbar, el('div', { className: 'ctl-body' }, [viewsBox, side, error]), status],
   );
   host.append(root);
   return {
