@@ -43,7 +43,7 @@ export class CtLensModel {
     private readonly lm: OnnxCausalLm,
     readonly tokenizer: PackageTokenizer,
     readonly provider: ProviderReport,
-    readonly loadMs: number,
+    public loadMs: number,
     readonly threads: number | undefined,
   ) {}
 
@@ -59,7 +59,14 @@ export class CtLensModel {
     try {
       checkGraphs(pkg, sessions);
       const lm = await OnnxCausalLm.create(sessions.embed_tokens, sessions.decoder_model_merged, pkg.decoder);
-      return new CtLensModel(pkg, sessions, lm, tokenizer, provider, performance.now() - t0, options.threads);
+      const model = new CtLensModel(pkg, sessions, lm, tokenizer, provider, 0, options.threads);
+      // One vision run on a blank volume: checks the sizes the graph metadata leaves symbolic (image features,
+      // routing grid) before any user input, and takes the first-run allocations out of the first report.
+      const [D, H, W] = pkg.spec.preprocess.inputSize;
+      const C = pkg.spec.preprocess.windows.length;
+      await model.runVision(new Float32Array(C * D * H * W), new Float32Array(pkg.spec.textGuidanceDim), [1, C, D, H, W]);
+      model.loadMs = performance.now() - t0;
+      return model;
     } catch (e) {
       await releaseSessions(sessions);
       throw e;
