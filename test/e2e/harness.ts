@@ -305,6 +305,20 @@ export class Session {
     await this.editorTab(path.basename(absPaths[absPaths.length - 1]!)).waitFor({ timeout: 30_000 });
   }
 
+  /**
+   * Answer an open-file dialog (`vscode.window.showOpenDialog`), which VS Code web shows as a quick input holding a
+   * path: type `absPath` and accept it.
+   */
+  async acceptFileDialog(absPath: string): Promise<void> {
+    const input = this.page.locator('.quick-input-widget input.input').first();
+    await input.waitFor({ timeout: 15_000 });
+    await input.fill(absPath);
+    // The dialog validates the typed path asynchronously; Enter before that only completes the path.
+    await this.page.waitForTimeout(500);
+    await input.press('Enter');
+    await input.waitFor({ state: 'hidden', timeout: 15_000 });
+  }
+
   /** The editor tab whose label is `name`. */
   editorTab(name: string): Locator {
     return this.page.locator('.tabs-container .tab', { hasText: name }).first();

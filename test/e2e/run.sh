@@ -3,6 +3,7 @@
 # Ensures Chromium (apt-get when root), code-server 4.100.3 (cached, see scripts/lib/code-server.mjs) and
 # playwright-core; packs the VSIX from the current sources; runs every test/e2e/*.e2e.ts with mocha. Screenshots and
 # logs land in test-artifacts/e2e/. Whatever it starts (code-server, extension hosts, Chromium) is stopped at the end.
+#   CTLENS_E2E_SPECS="a.e2e.ts …"  run these files instead of every test/e2e/*.e2e.ts
 #   CTLENS_E2E_NO_PACKAGE=1   reuse .vscode-e2e/ctlens-e2e.vsix from the last run (faster while writing specs)
 #   CTLENS_CHROMIUM=PATH      another Chromium; CTLENS_E2E_CHROMIUM_ARGS="--disable-3d-apis" for every session
 #   CTLENS_CODE_SERVER_DIR    where code-server is cached (default ~/.cache/ctlens/code-server-4.100.3)
@@ -47,6 +48,6 @@ rm -rf "$ART" && mkdir -p "$ART"
 say "running specs"
 status=0
 CTLENS_E2E_ROOT=$ROOT CTLENS_E2E_ARTIFACTS=$ART CTLENS_E2E_VSIX=$VSIX CTLENS_CHROMIUM=$CHROMIUM \
-  node_modules/.bin/mocha --config test/e2e/.mocharc.json "$@" || status=$?
+  node_modules/.bin/mocha --config test/e2e/.mocharc.json ${CTLENS_E2E_SPECS:-test/e2e/*.e2e.ts} "$@" || status=$?
 say "done (exit $status); screenshots and logs in ${ART#$PWD/}"
 exit $status

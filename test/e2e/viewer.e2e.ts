@@ -5,10 +5,12 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { windowPreset, type WindowPresetId } from '../../src/core/volume';
 import { imageStats, makeWorkspace, sample, Session, waitForAttribute, type ImageStats } from './harness';
 
 const CT = 'head_ct_invesalius.nii.gz';
+const MASK = 'head_ct_invesalius_bone_mask.nii.gz';
 /** A command the extension contributes: once the palette lists it, .nii.gz files open in the custom editor. */
 const EXTENSION_COMMAND = 'CT Lens: Open Overlay…';
 /** File voxel indices (i, j, k): the centre (soft tissue), a voxel in the skull, a corner (air). */
@@ -46,6 +48,7 @@ function viewerWorkspace(name: string): string {
   const bytes = fs.readFileSync(sample(CT));
   return makeWorkspace(name, {
     [CT]: { copy: sample(CT) },
+    [MASK]: { copy: sample(MASK) },
     'broken/truncated.nii.gz': bytes.subarray(0, Math.floor(bytes.length * 0.55)),
     'broken/not-a-volume.nii': 'this is a text file with a .nii name\n',
   });
@@ -151,6 +154,19 @@ describe('CT Lens viewer in VS Code (code-server + Chromium)', function () {
         `the picture changes with the window: mean grey ${initialPicture.mean} → ${brainPicture.mean}`,
       );
       await s.screenshot('preset-brain');
+    });
+
+    it('shows the bone mask as an overlay picked with CT Lens: Open Overlay…', async function () {
+      await s.runCommand(EXTENSION_COMMAND);
+      await s.acceptFileDialog(path.join(s.options.workspace, MASK));
+      const root = s.viewer().locator('#ctl-root');
+      const id = await waitForAttribute(root, 'data-overlay', (v) => !!v && v.includes(MASK), 60_000);
+      assert.ok(id);
+      assert.ok(await s.viewer().locator('#ctl-overlay').isVisible(), '#ctl-overlay panel is shown');
+      // Voxel readout of the CT is unchanged by the overlay.
+      assert.equal(await gotoVoxel(s, VOXELS[1]!), reference.values[1]);
+      await s.screenshot('bone-mask-overlay');
+      assert.match(s.extensionLog(), /overlay head_ct_invesalius_bone_mask/);
     });
 
     it('refuses a truncated file with a clear message and VS Code keeps working', async function () {
