@@ -1,0 +1,131 @@
+"""The whole MLLM: volume encoder (2D ViT transferred to 3D, TGH-MoE) → projector → decoder LLM (DESIGN 3.4).
+
+The same class is the stage-0 2D MLLM (a 2D image is a one-slice volume with K = 0) and the 3D CT model, so the
+stage-0 checkpoint maps onto the 3D model key for key except the encoder's new TGH-MoE parts.
+
+Prompt layout (the runtime builds it the same way, see model/README.md):
+
+    <bos> <image>×N_img  prompt words ...  <answer>  answer words ...  <eos>
+
+- The ``<image>`` positions take the projected visual tokens instead of their token embedding.
+- Text guidance = mean of ``embed_tokens`` outputs over the prompt positions that are not ``<image>``
+  (``<bos>``, the prompt words and ``<answer>``), i.e. everything up to and including ``<answer>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .llm import DecoderLM, LLMConfig
+from .tghmoe import MoEConfig
+from .transfer import EncoderConfig, VolumeEncoder, stack_routing
+from .vit2d import ViTConfig
+
+
+@dataclass
+class MLLMConfig:
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    llm: LLMConfig = field(default_factory=LLMConfig)
+    pooling: list[int] = field(default_factory=lambda: [2, 2, 2])  # visual tokens pooled over (d, h, w)
+    image_token_id: int = 4
+
+    @property
+    def image_grid(self) -> list[int]:
+        d, h, w = self.encoder.patch_grid
+        pd, ph, pw = self.pooling
+        return [d // pd, h // ph, w // pw]
+
+    @property
+    def num_image_tokens(self) -> int:
+        g = self.image_grid
+        return g[0] * g[1] * g[2]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @staticmethod
+    def from_dict(d: dict) -> "MLLMConfig":
+        e = dict(d["encoder"])
+        e["vit"] = ViTConfig(**e["vit"])
+        e["moe"] = MoEConfig(**e["moe"])
+        return MLLMConfig(encoder=EncoderConfig(**e), llm=LLMConfig(**d["llm"]), pooling=list(d["pooling"]),
+                          image_token_id=d["image_token_id"])
+
+
+class Projector(nn.Module):
+    """Average-pool the visual token grid, then an MLP into the LLM width: [B,D·Hp·Wp,C] → [B,N_img,C_llm]."""
+
+    def __init__(self, in_dim: int, out_dim: int):
+        super().__init__()
+        self.fc1 = nn.Linear(in_dim, out_dim)
+        self.fc2 = nn.Linear(out_dim, out_dim)
+
+    def forward(self, tokens: torch.Tensor, grid: list[int], pooling: list[int]) -> torch.Tensor:
+        b, _, c = tokens.shape
+        d, h, w = grid
+        x = tokens.transpose(1, 2).reshape(b, c, d, h, w)
+        x = F.avg_pool3d(x, kernel_size=pooling, stride=pooling)  # [B,C,D',H',W']
+        x = x.flatten(2).transpose(1, 2)  # [B,N_img,C], order (d', h', w') row-major
+        return self.fc2(F.gelu(self.fc1(x)))
+
+
+class CTLensMLLM(nn.Module):
+    def __init__(self, cfg: MLLMConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = VolumeEncoder(cfg.encoder)
+        self.projector = Projector(cfg.encoder.vit.dim, cfg.llm.dim)
+        self.llm = DecoderLM(cfg.llm)
+
+    # -- pieces that the ONNX graphs export one by one -------------------------------------------------------
+    def embed_tokens(self, input_ids: torch.Tensor) -> torch.Tensor:
+        return self.llm.embed_tokens(input_ids)  # [B,S] → [B,S,C_llm]
+
+    def text_guidance(self, embeds: torch.Tensor, prompt_mask: torch.Tensor) -> torch.Tensor:
+        """Mean embedding over prompt positions that are not image tokens: embeds [B,S,C], mask [B,S] → [B,C]."""
+        m = prompt_mask.to(embeds.dtype).unsqueeze(-1)
+        return (embeds * m).sum(1) / m.sum(1).clamp(min=1.0)
+
+    def image_features(self, tokens: torch.Tensor, text_embedding: torch.Tensor | None, sparse: bool = False):
+        """tokens after the per-slice blocks [B,D·Np,C] → image features [B,N_img,C_llm], routing, aux loss."""
+        enc, routings = self.encoder.encode_volume(tokens, text_embedding, sparse=sparse)
+        feats = self.projector(enc, self.cfg.encoder.patch_grid, self.cfg.pooling)
+        aux = sum((r.aux_loss for r in routings if r is not None), torch.zeros(()))
+        n_routed = sum(r is not None for r in routings)
+        return feats, stack_routing(routings), aux / max(n_routed, 1)
+
+    def vision(self, pixel_values: torch.Tensor, text_embedding: torch.Tensor | None):
+        """The vision_encoder graph: [B,3,D,H,W], [B,C_llm] → features, (group_gates, router_probs) | None."""
+        feats, routing, _ = self.image_features(self.encoder.encode_slices(pixel_values), text_embedding)
+        return feats, routing
+
+    # -- training --------------------------------------------------------------------------------------------
+    def loss(self, slice_tokens: torch.Tensor, batch: dict, sparse: bool = True) -> tuple[torch.Tensor, dict]:
+        """Next-token cross-entropy on the answer positions (+ weighted load-balancing loss when routed).
+
+        slice_tokens [B,D·Np,C] (per-slice encoder output, possibly cached), batch from ``model.train.collate``:
+        input_ids/labels/attention_mask [B,S] with N_img image tokens after <bos>, prompt_mask [B,S].
+        """
+        ids = batch["input_ids"]
+        embeds = self.embed_tokens(ids)
+        text = self.text_guidance(embeds, batch["prompt_mask"])
+        feats, _, aux = self.image_features(slice_tokens, text, sparse=sparse)
+        embeds = merge_image_features(embeds, feats, ids == self.cfg.image_token_id)
+        pos = torch.arange(ids.shape[1]).unsqueeze(0).expand_as(ids)
+        logits, _ = self.llm(embeds, batch["attention_mask"], pos)
+        labels = batch["labels"]
+        ce = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1),
+                             ignore_index=-100)
+        total = ce + self.cfg.encoder.moe.aux_loss_weight * aux
+        return total, {"ce": float(ce), "aux": float(aux)}
+
+
+def merge_image_features(embeds: torch.Tensor, feats: torch.Tensor, image_mask: torch.Tensor) -> torch.Tensor:
+    """Place feats [B,N_img,C] at the image positions of embeds [B,S,C] (each row has exactly N_img of them)."""
+    out = embeds.clone()
+    out[image_mask] = feats.reshape(-1, feats.shape[-1]).to(out.dtype)
+    return out

@@ -1,0 +1,530 @@
+"""Training: stage 0 (2D MLLM on synthetic scenes) → transfer → stage 1 (task-shared) → stage 2 (TGH-MoE) → export.
+
+    python3 -m model.train --preset demo            # the bundled package, ≤ 90 min on 2 CPU cores
+    python3 -m model.train --preset tiny --out /tmp/run   # seconds; what the tests run
+
+Every stage writes ``<run>/<stage>.pt`` (model, optimizer, step, config) every few steps and at its end; running
+the command again resumes from the last checkpoint and skips finished stages. Batches are drawn from a generator
+seeded by (seed, stage, step), so a resumed run sees the same batches as an uninterrupted one.
+
+Compute choices for the 2-core budget (measured, see model/README.md):
+- the patch embedding and the first ``freeze_blocks`` 2D blocks stay as stage 0 left them, so their output is
+  computed once per training volume and cached (``<run>/data/slice_tokens.npy``);
+- stage 2 evaluates each routed expert on its routed tokens only (``TGHMoE(sparse=True)``, tested equal to the
+  dense path that the export uses);
+- report and VQA samples share a batch (so the text-guided group gate sees both tasks) but run through the LLM
+  as two length-homogeneous sub-batches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .llm import LLMConfig
+from .mllm import CTLensMLLM, MLLMConfig, merge_image_features
+from .preprocess import PreprocessConfig, hu_to_pixels, image_to_pixels
+from .tghmoe import MoEConfig
+from .tokenizer import WordTokenizer
+from .transfer import EncoderConfig, transfer_2d_to_3d
+from .vit2d import ViTConfig
+
+STAGE_CODE = {"stage0": 0, "stage1": 1, "stage2": 2, "onestage": 3}
+
+
+@dataclass
+class Preset:
+    name: str
+    seed: int = 0
+    # architecture
+    image_size: int = 64
+    patch_size: int = 16
+    vit_dim: int = 128
+    vit_depth: int = 6
+    vit_heads: int = 4
+    vit_mlp_ratio: int = 2
+    slices: int = 16
+    top_blocks: int = 2
+    groups: int = 2
+    experts_per_group: int = 4
+    top_k: int = 2
+    llm_dim: int = 192
+    llm_layers: int = 4
+    llm_heads: int = 4
+    max_positions: int = 384
+    pooling: list[int] = field(default_factory=lambda: [1, 2, 2])
+    pooling_2d: list[int] = field(default_factory=lambda: [1, 1, 1])
+    # data
+    train_cases: int = 1200
+    val_cases: int = 32
+    synth_size: list[int] = field(default_factory=lambda: [128, 128, 64])
+    # schedule
+    stage0_steps: int = 1500
+    stage0_batch: int = 32
+    stage0_lr: float = 1e-3
+    stage1_steps: int = 900
+    stage2_steps: int = 700
+    batch_reports: int = 6
+    batch_vqa: int = 10
+    stage1_lr: float = 5e-4
+    stage2_lr: float = 5e-4  # routers, experts, text projection
+    stage2_rest_lr: float = 5e-5  # everything else in stage 2 ("the rest at a lower rate")
+    freeze_blocks: int = 2
+    warmup: int = 50
+    checkpoint_every: int = 100
+    log_every: int = 20
+
+    def model_config(self, vocab_size: int, image_token_id: int, stage0: bool = False) -> MLLMConfig:
+        vit = ViTConfig(image_size=self.image_size, patch_size=self.patch_size, dim=self.vit_dim,
+                        depth=self.vit_depth, heads=self.vit_heads, mlp_ratio=self.vit_mlp_ratio)
+        moe = MoEConfig(groups=self.groups, experts_per_group=self.experts_per_group, top_k=self.top_k)
+        enc = EncoderConfig(vit=vit, slices=1 if stage0 else self.slices, top_blocks=0 if stage0 else self.top_blocks,
+                            moe=moe, text_dim=self.llm_dim)
+        llm = LLMConfig(vocab_size=vocab_size, dim=self.llm_dim, layers=self.llm_layers, heads=self.llm_heads,
+                        max_positions=self.max_positions)
+        return MLLMConfig(encoder=enc, llm=llm, pooling=list(self.pooling_2d if stage0 else self.pooling),
+                          image_token_id=image_token_id)
+
+    def preprocess(self) -> PreprocessConfig:
+        return PreprocessConfig(input_size=[self.slices, self.image_size, self.image_size])
+
+
+PRESETS = {
+    "demo": Preset("demo"),
+    # A few seconds end to end: the pipeline test (tiny model, 3 cases, a handful of steps per stage).
+    "tiny": Preset("tiny", image_size=32, patch_size=16, vit_dim=32, vit_depth=3, vit_heads=2, slices=4,
+                   top_blocks=1, llm_dim=32, llm_layers=1, llm_heads=2, max_positions=320, pooling=[2, 1, 1],
+                   train_cases=3, val_cases=1, synth_size=[48, 48, 24], stage0_steps=3, stage0_batch=4,
+                   stage1_steps=3, stage2_steps=3, batch_reports=1, batch_vqa=2, freeze_blocks=1, warmup=1,
+                   checkpoint_every=2, log_every=1),
+}
+
+
+def build_tokenizer() -> WordTokenizer:
+    from . import reports, scenes2d
+
+    texts = list(reports.all_texts()) + list(scenes2d.all_texts()) + list(reports.REPORT_PROMPTS)
+    return WordTokenizer.build(texts)
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# --- batches -------------------------------------------------------------------------------------------------------
+def encode_sample(tok: WordTokenizer, n_img: int, question: str, answer: str) -> tuple[list[int], int]:
+    """ids of ``<bos><image>×n question <answer> answer <eos>`` and the prompt length (up to <answer>)."""
+    prompt = [tok.bos_id] + [tok.image_id] * n_img + tok.encode(question.strip()) + [tok.answer_id]
+    return prompt + tok.encode(answer.strip()) + [tok.eos_id], len(prompt)
+
+
+def collate(tok: WordTokenizer, samples: list[tuple[list[int], int]]) -> dict:
+    """Right-padded batch: input_ids, labels (-100 on prompt/pad), attention_mask, prompt_mask (non-image prompt)."""
+    s = max(len(ids) for ids, _ in samples)
+    b = len(samples)
+    input_ids = torch.full((b, s), tok.pad_id, dtype=torch.long)
+    labels = torch.full((b, s), -100, dtype=torch.long)
+    attention = torch.zeros(b, s, dtype=torch.long)
+    prompt_mask = torch.zeros(b, s, dtype=torch.bool)
+    for r, (ids, plen) in enumerate(samples):
+        input_ids[r, : len(ids)] = torch.tensor(ids)
+        labels[r, plen : len(ids)] = torch.tensor(ids[plen:])
+        attention[r, : len(ids)] = 1
+        prompt_mask[r, :plen] = True
+    prompt_mask &= input_ids != tok.image_id
+    return {"input_ids": input_ids, "labels": labels, "attention_mask": attention, "prompt_mask": prompt_mask}
+
+
+def lm_loss(model: CTLensMLLM, batch: dict, feats: torch.Tensor, embeds: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the answer tokens, the image features placed at the <image> positions."""
+    ids = batch["input_ids"]
+    embeds = merge_image_features(embeds, feats, ids == model.cfg.image_token_id)
+    pos = torch.arange(ids.shape[1]).unsqueeze(0).expand_as(ids)
+    logits, _ = model.llm(embeds, batch["attention_mask"], pos)
+    return F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), batch["labels"][:, 1:].reshape(-1),
+                           ignore_index=-100)
+
+
+def multitask_loss(model: CTLensMLLM, tokens: torch.Tensor, batches: list[dict], sparse: bool = True):
+    """One encoder pass over all samples (their text guidance each), then the LLM per sub-batch.
+
+    tokens [B,N,C] per-slice encoder output, rows in the order of the concatenated sub-batches.
+    Returns (loss, {"ce": …, "aux": …}); loss = mean CE over sub-batches (weighted by samples) + 0.01·aux.
+    """
+    embeds = [model.embed_tokens(b["input_ids"]) for b in batches]
+    text = torch.cat([model.text_guidance(e, b["prompt_mask"]) for e, b in zip(embeds, batches)])
+    feats, _, aux = model.image_features(tokens, text, sparse=sparse)
+    ce, start = 0.0, 0
+    for e, b in zip(embeds, batches):
+        n = b["input_ids"].shape[0]
+        ce = ce + lm_loss(model, b, feats[start : start + n], e) * n
+        start += n
+    ce = ce / start
+    return ce + model.cfg.encoder.moe.aux_loss_weight * aux, {"ce": float(ce), "aux": float(aux)}
+
+
+# --- optimisation --------------------------------------------------------------------------------------------------
+def lr_at(step: int, total: int, warmup: int) -> float:
+    if step < warmup:
+        return (step + 1) / warmup
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+
+
+def save_checkpoint(path: str, **payload) -> None:
+    tmp = path + ".tmp"
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def run_loop(name: str, path: str, model: CTLensMLLM, groups: list[dict], steps: int, preset: Preset,
+             step_fn, extra: dict) -> None:
+    """Generic resumable loop: ``step_fn(step) → (loss, info)``; checkpoints model + optimizer + step."""
+    opt = torch.optim.AdamW(groups, weight_decay=0.01)
+    for g in opt.param_groups:
+        g["base_lr"] = g["lr"]
+    start = 0
+    part = path + ".part"
+    if os.path.exists(part):
+        ck = torch.load(part, map_location="cpu")
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        start = ck["step"]
+        log(f"{name}: resuming at step {start}/{steps}")
+    model.train()
+    t0 = time.time()
+    ema = None
+    for step in range(start, steps):
+        scale = lr_at(step, steps, preset.warmup)
+        for g in opt.param_groups:
+            g["lr"] = g["base_lr"] * scale
+        loss, info = step_fn(step)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], 1.0)
+        opt.step()
+        ema = info["ce"] if ema is None else 0.95 * ema + 0.05 * info["ce"]
+        if (step + 1) % preset.log_every == 0 or step + 1 == steps:
+            rate = (step + 1 - start) / (time.time() - t0)
+            eta = (steps - step - 1) / max(rate, 1e-9)
+            extra_info = " ".join(f"{k} {v:.4f}" for k, v in info.items() if k != "ce")
+            log(f"{name} step {step + 1}/{steps} ce {info['ce']:.4f} (ema {ema:.4f}) {extra_info} "
+                f"lr {opt.param_groups[0]['lr']:.2e} {rate:.2f} it/s eta {eta / 60:.1f} min")
+        if (step + 1) % preset.checkpoint_every == 0 and step + 1 < steps:
+            save_checkpoint(part, model=model.state_dict(), optimizer=opt.state_dict(), step=step + 1)
+    model.eval()
+    save_checkpoint(path, model=model.state_dict(), config=model.cfg.to_dict(),
+                    routed=all(m.routed for m in model.encoder.moe_layers) and bool(model.encoder.moe_layers),
+                    seconds=time.time() - t0, steps=steps, **extra)
+    if os.path.exists(part):
+        os.remove(part)
+    log(f"{name}: done in {(time.time() - t0) / 60:.1f} min → {path}")
+
+
+# --- stage 0: the 2D MLLM ------------------------------------------------------------------------------------------
+def train_stage0(preset: Preset, tok: WordTokenizer, run: str) -> str:
+    from . import scenes2d
+
+    path = os.path.join(run, "stage0.pt")
+    if os.path.exists(path):
+        return path
+    torch.manual_seed(preset.seed)
+    cfg = preset.model_config(len(tok), tok.image_id, stage0=True)
+    model = CTLensMLLM(cfg)
+    pre = preset.preprocess()
+    n_img = cfg.num_image_tokens
+
+    def step_fn(step: int):
+        rng = np.random.default_rng([preset.seed, STAGE_CODE["stage0"], step])
+        pix, samples = [], []
+        for _ in range(preset.stage0_batch):
+            img, q, a = scenes2d.sample(rng, preset.image_size)
+            pix.append(image_to_pixels(img, pre))
+            samples.append(encode_sample(tok, n_img, q, a))
+        tokens = model.encoder.encode_slices(torch.stack(pix))
+        return multitask_loss(model, tokens, [collate(tok, samples)])
+
+    log(f"stage0: 2D MLLM on synthetic scenes, {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters")
+    run_loop("stage0", path, model, [{"params": list(model.parameters()), "lr": preset.stage0_lr}],
+             preset.stage0_steps, preset, step_fn, {"vocab": tok.vocab})
+    return path
+
+
+# --- CT data -------------------------------------------------------------------------------------------------------
+def _case_hu(case) -> np.ndarray:
+    """The HU a reader of the written file gets: int16 storage with the case's slope/inter, in float32."""
+    from .preprocess import stored_to_hu
+    from .synth import stored_values
+
+    slope, inter = case.scaling
+    return stored_to_hu(stored_values(case.phantom.hu, case.scaling), slope, inter)
+
+
+def build_ct_data(preset: Preset, split: str, n: int, data_dir: str) -> dict:
+    """Generate ``n`` cases of ``split`` in memory: resampled HU [n,D,H,W] (float16) + the dataset lines."""
+    from .synth import dataset_lines, generate_case
+
+    os.makedirs(data_dir, exist_ok=True)
+    hu_path = os.path.join(data_dir, f"{split}_hu.npy")
+    lines_path = os.path.join(data_dir, f"{split}_lines.jsonl")
+    if os.path.exists(hu_path) and os.path.exists(lines_path):
+        hu = np.load(hu_path, mmap_mode="r")
+        if hu.shape[0] == n:
+            with open(lines_path) as f:
+                return {"hu": hu, "lines": [json.loads(l) for l in f]}
+    d, h, w = preset.slices, preset.image_size, preset.image_size
+    hu_all = np.zeros((n, d, h, w), np.float16)
+    lines = []
+    t0 = time.time()
+    for i in range(n):
+        case = generate_case(preset.seed, split, i, size=tuple(preset.synth_size))
+        vol = torch.from_numpy(_case_hu(case)).permute(2, 1, 0)[None, None]  # [1,1,S,A,R]
+        hu_all[i] = F.interpolate(vol, size=(d, h, w), mode="trilinear", align_corners=False)[0, 0].numpy()
+        for line in dataset_lines(case, f"images/{case.id}.nii.gz"):
+            line["index"] = i
+            lines.append(line)
+        if (i + 1) % 50 == 0 or i + 1 == n:
+            log(f"data {split}: {i + 1}/{n} cases ({(time.time() - t0) / (i + 1):.2f} s/case)")
+    np.save(hu_path, hu_all)
+    with open(lines_path, "w") as f:
+        for line in lines:
+            f.write(json.dumps(line) + "\n")
+    return {"hu": np.load(hu_path, mmap_mode="r"), "lines": lines}
+
+
+def hu_batch_to_pixels(hu: np.ndarray, pre: PreprocessConfig) -> torch.Tensor:
+    """Resampled HU [B,D,H,W] → pixel_values [B,3,D,H,W] (windows + normalisation of preprocess.hu_to_pixels)."""
+    x = torch.from_numpy(np.asarray(hu, dtype=np.float32))
+    chans = []
+    for (level, width), m, s in zip(pre.hu_windows, pre.mean, pre.std):
+        chans.append((((x - (level - width / 2)) / width).clamp(0, 1) - m) / s)
+    return torch.stack(chans, 1)
+
+
+def frozen_prefix(model: CTLensMLLM, pixel_values: torch.Tensor, freeze_blocks: int) -> torch.Tensor:
+    """patch embedding + the first ``freeze_blocks`` 2D blocks: [B,3,D,H,W] → [B·D,Np,C]."""
+    enc = model.encoder
+    b, _, d, h, w = pixel_values.shape
+    x = pixel_values.permute(0, 2, 1, 3, 4).reshape(b * d, 3, h, w)
+    x = enc.lower.patch_embed(x) + enc.lower.pos_embed
+    for blk in enc.lower.blocks[:freeze_blocks]:
+        x = blk(x)
+    return x
+
+
+def trainable_suffix(model: CTLensMLLM, x: torch.Tensor, batch: int, freeze_blocks: int) -> torch.Tensor:
+    """The per-slice blocks after the frozen ones: [B·D,Np,C] → [B,D·Np,C]."""
+    for blk in model.encoder.lower.blocks[freeze_blocks:]:
+        x = blk(x)
+    return x.reshape(batch, -1, x.shape[-1])
+
+
+def cache_slice_tokens(model: CTLensMLLM, data: dict, preset: Preset, path: str) -> np.ndarray:
+    if os.path.exists(path):
+        arr = np.load(path, mmap_mode="r")
+        if arr.shape[0] == data["hu"].shape[0]:
+            return arr
+    pre = preset.preprocess()
+    n = data["hu"].shape[0]
+    out = None
+    t0 = time.time()
+    with torch.no_grad():
+        for s in range(0, n, 16):
+            x = frozen_prefix(model, hu_batch_to_pixels(data["hu"][s : s + 16], pre), preset.freeze_blocks)
+            if out is None:
+                out = np.zeros((n, preset.slices * x.shape[1], x.shape[2]), np.float16)
+            out[s : s + 16] = x.reshape(-1, preset.slices * x.shape[1], x.shape[2]).numpy()
+    np.save(path, out)
+    log(f"cached frozen per-slice features of {n} volumes in {time.time() - t0:.0f} s → {path}")
+    return np.load(path, mmap_mode="r")
+
+
+class CTBatches:
+    """Deterministic multitask batches: ``batch_reports`` report lines + ``batch_vqa`` VQA lines per step."""
+
+    def __init__(self, tok: WordTokenizer, lines: list[dict], n_img: int, preset: Preset, stage: str):
+        self.tok, self.n_img, self.preset, self.stage = tok, n_img, preset, stage
+        self.reports = [l for l in lines if l["task"] == "report"]
+        self.vqa = [l for l in lines if l["task"] == "vqa"]
+
+    def __call__(self, step: int) -> tuple[list[int], list[dict]]:
+        p = self.preset
+        rng = np.random.default_rng([p.seed, STAGE_CODE[self.stage], step])
+        rep = [self.reports[i] for i in rng.choice(len(self.reports), p.batch_reports, replace=False)]
+        vqa = [self.vqa[i] for i in rng.choice(len(self.vqa), p.batch_vqa, replace=False)]
+        batches = []
+        for group in (rep, vqa):
+            samples = [encode_sample(self.tok, self.n_img, l["question"], l.get("report") or l["answer"]) for l in group]
+            batches.append(collate(self.tok, samples))
+        return [l["index"] for l in rep + vqa], batches
+
+
+def transfer_from_stage0(preset: Preset, stage0_path: str, tok: WordTokenizer) -> CTLensMLLM:
+    """The 3D MLLM with every stage-0 parameter reused (ViT via transfer_2d_to_3d, projector and LLM as is)."""
+    ck = torch.load(stage0_path, map_location="cpu")
+    m2d = CTLensMLLM(MLLMConfig.from_dict(ck["config"]))
+    m2d.load_state_dict(ck["model"])
+    cfg = preset.model_config(len(tok), tok.image_id)
+    model = CTLensMLLM(cfg)
+    vit_state = {k[len("encoder.lower."):]: v for k, v in m2d.state_dict().items() if k.startswith("encoder.lower.")}
+    model.encoder = transfer_2d_to_3d(vit_state, cfg.encoder)
+    model.projector.load_state_dict(m2d.projector.state_dict())
+    model.llm.load_state_dict(m2d.llm.state_dict())
+    return model
+
+
+@dataclass
+class Variant:
+    """What a CT training run does; the demo is the default, the ablations change one thing each."""
+
+    name: str = "tghmoe"
+    transfer: bool = True  # False: 3D encoder from scratch (every encoder block trained)
+    two_stage: bool = True  # False: experts upcycled at once, one stage of stage1+stage2 steps
+    experts: bool = True  # False: dense FFN (stage 2 continues without routed experts)
+    text_guided: bool = True  # False: token-only MoE
+
+
+def train_ct(preset: Preset, tok: WordTokenizer, run: str, stage0_path: str, data: dict, variant: Variant,
+             steps1: int, steps2: int, data_dir: str) -> str:
+    """Stage 1 + stage 2 (or the variant's replacement); returns the final checkpoint path."""
+    final = os.path.join(run, "stage2.pt" if variant.two_stage else "onestage.pt")
+    if os.path.exists(final):
+        return final
+    if variant.transfer:
+        model = transfer_from_stage0(preset, stage0_path, tok)
+        freeze = preset.freeze_blocks
+    else:
+        model = transfer_from_stage0(preset, stage0_path, tok)
+        torch.manual_seed(preset.seed + 1)
+        fresh = CTLensMLLM(model.cfg).encoder  # random 3D encoder, nothing from the 2D ViT
+        model.encoder = fresh
+        freeze = 0
+    for layer in model.encoder.moe_layers:
+        layer.cfg.text_guided = variant.text_guided
+    pre = preset.preprocess()
+    n_img = model.cfg.num_image_tokens
+    cached = None
+    if freeze > 0:
+        cached = cache_slice_tokens(model, data, preset, os.path.join(data_dir, f"slice_tokens_f{freeze}.npy"))
+
+    def tokens_for(indices: list[int]) -> torch.Tensor:
+        b = len(indices)
+        if cached is not None:
+            x = torch.from_numpy(np.asarray(cached[indices], dtype=np.float32))  # [B,D·Np,C]
+            x = x.reshape(b * preset.slices, -1, x.shape[-1])
+        else:
+            x = frozen_prefix(model, hu_batch_to_pixels(data["hu"][indices], pre), 0)
+        return trainable_suffix(model, x, b, freeze)
+
+    frozen_names = {"encoder.lower.patch_embed.proj.weight", "encoder.lower.patch_embed.proj.bias",
+                    "encoder.lower.pos_embed"} | {n for n, _ in model.named_parameters()
+                                                  if any(n.startswith(f"encoder.lower.blocks.{i}.") for i in range(freeze))}
+    if freeze == 0:
+        frozen_names = set()
+    for n, p in model.named_parameters():
+        p.requires_grad_(n not in frozen_names)
+
+    new_parts = ("expert_", "group_gate", "router", "text_proj")
+
+    def groups_for(high: float, low: float, routed: bool) -> list[dict]:
+        hi = [p for n, p in model.named_parameters() if p.requires_grad and any(s in n for s in new_parts)]
+        lo = [p for n, p in model.named_parameters() if p.requires_grad and not any(s in n for s in new_parts)]
+        return [{"params": lo, "lr": low}] + ([{"params": hi, "lr": high}] if routed else [])
+
+    extra = {"vocab": tok.vocab, "preprocess": asdict(pre), "variant": asdict(variant)}
+    if variant.two_stage:
+        s1 = os.path.join(run, "stage1.pt")
+        batches1 = CTBatches(tok, data["lines"], n_img, preset, "stage1")
+
+        def step1(step: int):
+            idx, bs = batches1(step)
+            return multitask_loss(model, tokens_for(idx), bs)
+
+        if os.path.exists(s1):
+            model.load_state_dict(torch.load(s1, map_location="cpu")["model"])
+        else:
+            log(f"stage1 [{variant.name}]: task-shared, routed experts off, {steps1} steps")
+            run_loop("stage1", s1, model, groups_for(0.0, preset.stage1_lr, False), steps1, preset, step1, extra)
+        if variant.experts:
+            for layer in model.encoder.moe_layers:
+                layer.upcycle()
+        batches2 = CTBatches(tok, data["lines"], n_img, preset, "stage2")
+
+        def step2(step: int):
+            idx, bs = batches2(step)
+            return multitask_loss(model, tokens_for(idx), bs)
+
+        if variant.experts:
+            log(f"stage2 [{variant.name}]: experts upcycled, routers + experts at {preset.stage2_lr}, rest at "
+                f"{preset.stage2_rest_lr}, {steps2} steps")
+            groups = groups_for(preset.stage2_lr, preset.stage2_rest_lr, True)
+        else:
+            log(f"stage2 [{variant.name}]: dense FFN (no experts), everything at {preset.stage2_rest_lr}, {steps2} steps")
+            groups = groups_for(0.0, preset.stage2_rest_lr, False)
+        run_loop("stage2", final, model, groups, steps2, preset, step2, extra)
+    else:
+        for layer in model.encoder.moe_layers:
+            layer.upcycle()
+        batches = CTBatches(tok, data["lines"], n_img, preset, "onestage")
+
+        def step_one(step: int):
+            idx, bs = batches(step)
+            return multitask_loss(model, tokens_for(idx), bs)
+
+        log(f"one stage [{variant.name}]: experts from the start, {steps1 + steps2} steps")
+        run_loop("onestage", final, model, groups_for(preset.stage1_lr, preset.stage1_lr, True), steps1 + steps2,
+                 preset, step_one, extra)
+    return final
+
+
+def checkpoint_model(path: str) -> CTLensMLLM:
+    ck = torch.load(path, map_location="cpu")
+    model = CTLensMLLM(MLLMConfig.from_dict(ck["config"]))
+    if ck.get("routed"):
+        for layer in model.encoder.moe_layers:
+            layer.routed = True
+    model.load_state_dict(ck["model"])
+    return model.eval()
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python3 -m model.train", description=__doc__.split("\n\n")[0])
+    p.add_argument("--preset", choices=sorted(PRESETS), default="demo")
+    p.add_argument("--out", help="run folder (default model/runs/<preset>)")
+    p.add_argument("--package", help="export the result here (default: no export)")
+    p.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", "2")))
+    a = p.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    preset = PRESETS[a.preset]
+    run = a.out or os.path.join(os.path.dirname(__file__), "runs", preset.name)
+    os.makedirs(run, exist_ok=True)
+    data_dir = os.path.join(run, "data")
+    t0 = time.time()
+    tok = build_tokenizer()
+    log(f"preset {preset.name}: vocabulary {len(tok)} tokens, run folder {run}")
+    stage0 = train_stage0(preset, tok, run)
+    data = build_ct_data(preset, "train", preset.train_cases, data_dir)
+    final = train_ct(preset, tok, run, stage0, data, Variant(), preset.stage1_steps, preset.stage2_steps, data_dir)
+    log(f"training finished in {(time.time() - t0) / 60:.1f} min (this invocation) → {final}")
+    if a.package:
+        from .export import export_package
+
+        model = checkpoint_model(final)
+        ck = torch.load(final, map_location="cpu")
+        export_package(model, tok, PreprocessConfig(**ck["preprocess"]), a.package,
+                       {"training": f"preset {preset.name}"})
+        log(f"exported → {a.package}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
