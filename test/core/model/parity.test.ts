@@ -1,0 +1,140 @@
+// Parity of the TypeScript runtime with the PyTorch reference (model/package.py on the very weights of the
+// bundled package), on the references written by test/fixtures/model/make_references.py: preprocessing
+// (≤ 1e-4), prompt ids, text guidance, prefill logits (≤ 1e-3), routing, and greedy tokens — a fixed number of
+// steps and the model's own stop — token for token, plus the decoded text.
+
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CtLensModel } from '../../../src/core/model/model';
+import { DEMO_PACKAGE, modelInput, REPO } from './package-fixture';
+
+const FIXTURES = join(REPO, 'test', 'fixtures', 'model');
+
+interface Case {
+  id: string;
+  image: string;
+  pixel_values: string | null;
+  task: 'report' | 'vqa';
+  question: string | null;
+  prompt_text: string;
+  prompt_ids: number[];
+  input_ids: number[];
+  text_guidance_head: number[];
+  image_features_head: number[];
+  image_features_mean_abs: number;
+  group_gates: number[][];
+  router_probs_expert_mass: number[][][];
+  prefill_logits: number[];
+  greedy_ids: number[];
+  greedy_steps: number;
+  generated_ids: number[];
+  generated_text: string;
+}
+
+interface References {
+  package_onnx_sha256: Record<string, string>;
+  eos_token_id: number;
+  tolerances: { logits: number; pixel_values: number };
+  cases: Case[];
+}
+
+const refs = JSON.parse(readFileSync(join(FIXTURES, 'references.json'), 'utf8')) as References;
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length, 'length');
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+function readF32(rel: string): Float32Array {
+  const b = readFileSync(join(FIXTURES, rel));
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+}
+
+describe('core/model parity with PyTorch (bundled package)', function () {
+  this.timeout(300000);
+  let model: CtLensModel;
+  const worst = { logits: 0, features: 0 };
+
+  before(async () => {
+    model = await CtLensModel.load(DEMO_PACKAGE, { executionProvider: 'cpu' });
+  });
+  after(async () => {
+    await model?.release();
+    console.log(`      worst prefill-logit diff ${worst.logits.toExponential(2)}, image-feature diff ${worst.features.toExponential(2)}`);
+  });
+
+  it('references belong to the bundled package (re-run make_references.py after an export)', () => {
+    const onnxDir = join(DEMO_PACKAGE, 'onnx');
+    for (const f of readdirSync(onnxDir)) {
+      const sha = createHash('sha256').update(readFileSync(join(onnxDir, f))).digest('hex');
+      assert.equal(sha, refs.package_onnx_sha256[f], `onnx/${f} differs from the one the references were made with`);
+    }
+    assert.ok(refs.cases.length >= 20, `${refs.cases.length} cases`);
+  });
+
+  it('preprocesses the phantoms as model/preprocess.py (max abs diff ≤ 1e-4)', async () => {
+    const withPixels = refs.cases.filter((c) => c.pixel_values);
+    const files = [...new Set(withPixels.map((c) => c.image))];
+    assert.ok(files.length >= 3);
+    for (const image of files) {
+      const c = withPixels.find((x) => x.image === image)!;
+      const ours = await modelInput(join(REPO, image));
+      const diff = maxAbsDiff(ours.pixelValues, readF32(c.pixel_values!));
+      assert.ok(diff <= refs.tolerances.pixel_values, `${image}: max abs diff ${diff}`);
+    }
+  });
+
+  for (const c of refs.cases) {
+    it(`${c.id}: prompt, guidance, routing, prefill logits ≤ 1e-3, greedy tokens and text equal`, async () => {
+      // Pixel values: the reference tensor where one was saved, else our own preprocessing (checked above).
+      const pixelValues = c.pixel_values ? readF32(c.pixel_values) : (await modelInput(join(REPO, c.image))).pixelValues;
+      const geometry = (await modelInput(join(REPO, c.image))).geometry;
+      const question = c.question ?? undefined;
+
+      const { prompt, guidance } = await model.promptInputs(c.task, question);
+      assert.equal(prompt.text, c.prompt_text);
+      assert.deepEqual(prompt.ids, c.input_ids);
+      assert.ok(maxAbsDiff(guidance.subarray(0, c.text_guidance_head.length), c.text_guidance_head) <= 1e-5, 'text guidance');
+
+      const [D, H, W] = model.pkg.spec.preprocess.inputSize;
+      const vision = await model.runVision(pixelValues, guidance, [1, 3, D, H, W]);
+      const featDiff = maxAbsDiff(vision.features.subarray(0, c.image_features_head.length), c.image_features_head);
+      worst.features = Math.max(worst.features, featDiff);
+      assert.ok(featDiff <= 1e-4, `image features max abs diff ${featDiff}`);
+      let meanAbs = 0;
+      for (const v of vision.features) meanAbs += Math.abs(v);
+      meanAbs /= vision.features.length;
+      assert.ok(Math.abs(meanAbs - c.image_features_mean_abs) <= 1e-4 * Math.max(1, c.image_features_mean_abs), 'image features mean |x|');
+
+      let prefill: Float32Array | null = null;
+      const fixed = await model.generate(
+        { task: c.task, question, pixelValues, geometry, options: { maxNewTokens: c.greedy_steps, minNewTokens: c.greedy_steps } },
+        { onPrefillLogits: (l) => (prefill = l) },
+      );
+      const logitsDiff = maxAbsDiff(prefill!, c.prefill_logits);
+      worst.logits = Math.max(worst.logits, logitsDiff);
+      assert.ok(logitsDiff <= refs.tolerances.logits, `prefill logits max abs diff ${logitsDiff}`);
+      assert.deepEqual(fixed.tokenIds, c.greedy_ids, `greedy ids over ${c.greedy_steps} steps`);
+
+      assert.ok(maxAbsDiff(fixed.routing.groupGates, c.group_gates.flat()) <= 1e-4, 'group gates');
+      const { routerProbs, layers, groups: G, experts: E, grid } = fixed.routing;
+      const n = grid[0] * grid[1] * grid[2];
+      const mass = new Float64Array(layers.length * G * E);
+      for (let k = 0; k < layers.length; k++)
+        for (let t = 0; t < n; t++)
+          for (let ge = 0; ge < G * E; ge++) mass[k * G * E + ge] += routerProbs[(k * n + t) * G * E + ge]!;
+      const refMass = c.router_probs_expert_mass.flat(2);
+      for (let i = 0; i < mass.length; i++) {
+        assert.ok(Math.abs(mass[i]! - refMass[i]!) <= 1e-3 * Math.max(1, refMass[i]!), `router mass ${i}: ${mass[i]} vs ${refMass[i]}`);
+      }
+
+      const free = await model.generate({ task: c.task, question, pixelValues, geometry });
+      assert.deepEqual(free.tokenIds, c.generated_ids, 'free-running greedy ids');
+      assert.equal(free.text, c.generated_text);
+    });
+  }
+});
