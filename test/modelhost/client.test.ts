@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ModelHostClient } from '../../src/modelhost/client';
 import type { GenerateEvent, GenerateParams } from '../../src/shared/modelhost-protocol';
@@ -133,5 +134,15 @@ describe('modelhost/client (real host process)', function () {
     await assert.rejects(c.generate(await params()), /^ModelError: NotLoaded: no model is loaded/);
     await assert.rejects(c.load({ ...LOAD, packageDir: '/nonexistent' }), /^ModelError: MissingFile: model package folder \/nonexistent/);
     await assert.rejects(c.load({ ...LOAD, executionProvider: 'cuda' }), /^ModelError: ProviderUnavailable: .*cuda/);
+  });
+
+  it('runs from the bundle the extension ships (dist/modelhost.js, built by esbuild.mjs)', async () => {
+    const build = spawnSync(process.execPath, [join(REPO, 'esbuild.mjs')], { cwd: REPO, encoding: 'utf8' });
+    assert.equal(build.status, 0, build.stderr);
+    c = new ModelHostClient({ modulePath: join(REPO, 'dist', 'modelhost.js') });
+    const loaded = await c.load(LOAD);
+    assert.equal(loaded.model.name, 'ctlens-tghmoe-demo');
+    const r = await c.generate(await params(6));
+    assert.ok(r.tokenIds.length >= 1);
   });
 });
