@@ -34,6 +34,7 @@ import { colormapLUT, createOverlayLayer, OverlayLayer, overlayLegend, sampleOve
 import { renderSliceCPU } from './render/slice-cpu';
 import { createGpuRenderer, GpuRenderer, VolumeRenderMode } from './render/webgl';
 import { ViewerVolume, voxelsFromBuffer } from './volume';
+import { yieldingInflate } from './yielding-inflate';
 import { dragWindow, initialWindow, MIN_WINDOW_WIDTH, presetOf, WINDOW_PRESETS, WindowLevel, WindowPresetId } from './windowing';
 
 export interface ViewerOptions {
@@ -100,6 +101,9 @@ export function createViewer(host: HTMLElement, options: ViewerOptions = {}): Vi
   return new ViewerImpl(host, options);
 }
 
+/** While slices stream in, views repaint at most this often (ms) after the first paint. */
+const LOADING_REPAINT_MS = 200;
+
 /** Plane colours of the three slice views (Slicer's convention), used for crosshair lines and captions. */
 const VIEW_COLORS: Record<SliceView, string> = { axial: '#e05252', coronal: '#4caf50', sagittal: '#e6c229' };
 /** The slice view whose plane is normal to each display axis (0 = R, 1 = A, 2 = S). */
@@ -151,6 +155,8 @@ class ViewerImpl implements Viewer {
   private disposed = false;
   private wheelAccum = 0;
   private hovering = false;
+  private lastLoadingPaint = 0;
+  private loadingTimer: ReturnType<typeof setTimeout> | 0 = 0;
   private keyListener: ((event: KeyboardEvent) => void) | null = null;
 
   constructor(host: HTMLElement, options: ViewerOptions) {
@@ -216,6 +222,7 @@ class ViewerImpl implements Viewer {
     try {
       await decodeNifti(bytes, {
         name,
+        inflate: yieldingInflate(),
         signal: options.signal,
         maxVoxelBytes: options.maxVoxelBytes,
         onHeader: (header) => this.beginVolume(header, name),
@@ -298,9 +305,28 @@ class ViewerImpl implements Viewer {
       this.updateWindowUi();
     }
     if (this.followLoading) this.followArrivingSlices();
+    this.repaintWhileLoading();
+  }
+
+  /**
+   * The first slab paints at the next frame; after that, views repaint at most every LOADING_REPAINT_MS while
+   * slices stream in (the 3D view every 500 ms), so painting does not slow the decode down. endVolume paints the end.
+   */
+  private repaintWhileLoading(): void {
+    const now = performance.now();
+    const wait = this.firstPaint ? LOADING_REPAINT_MS - (now - this.lastLoadingPaint) : 0;
+    if (wait > 0) {
+      if (!this.loadingTimer) {
+        this.loadingTimer = setTimeout(() => {
+          this.loadingTimer = 0;
+          this.repaintWhileLoading();
+        }, wait);
+      }
+      return;
+    }
+    this.lastLoadingPaint = now;
     for (const v of SLICE_VIEWS) this.dirty.add(v);
-    // The 3D view re-renders during loading at most twice a second (ray marching is the expensive part).
-    if (performance.now() - this.last3d > 500) this.dirty.add('3d');
+    if (now - this.last3d > 500) this.dirty.add('3d');
     this.schedule();
   }
 
@@ -329,6 +355,8 @@ class ViewerImpl implements Viewer {
       return;
     }
     this.followLoading = false;
+    if (this.loadingTimer) clearTimeout(this.loadingTimer);
+    this.loadingTimer = 0;
     if (!this.windowChosen) {
       this.win = initialWindow(volume).window;
       this.windowChosen = true;
@@ -490,6 +518,7 @@ class ViewerImpl implements Viewer {
   dispose(): void {
     this.disposed = true;
     cancelAnimationFrame(this.frameRequest);
+    if (this.loadingTimer) clearTimeout(this.loadingTimer);
     for (const o of this.observers) o.disconnect();
     if (this.keyListener) document.removeEventListener('keydown', this.keyListener);
     this.controls?.dispose();

@@ -10,7 +10,6 @@ export function makeHeader(dims: [number, number, number], affine: Mat4, datatyp
   return {
     format: 'nifti1',
     littleEndian: true,
-    ndim: 3,
     dims,
     frames: 1,
     spacing,
