@@ -47,6 +47,8 @@ export interface RequestOptions {
 
 type Pending = {
   id: number;
+  /** The request has been posted to the host (a cancel must then go to the host too). */
+  sent?: boolean;
   method: HostMethod;
   params: unknown;
   options: RequestOptions;
@@ -62,6 +64,8 @@ export class ModelHostClient {
   private ready: Promise<void> | null = null;
   private readonly queue: Pending[] = [];
   private running: Pending | null = null;
+  /** The remembered load being replayed into a restarted host (outside the queue). */
+  private replaying: Pending | null = null;
   private nextId = 1;
   private lastLoad: LoadParams | null = null;
   private crashTimes: number[] = [];
@@ -150,9 +154,10 @@ export class ModelHostClient {
     if (at >= 0) {
       this.queue.splice(at, 1);
       this.settle(p, new ModelError('Aborted', 'cancelled while queued'));
-    } else if (this.running === p && this.child?.connected) {
+    } else if (this.running === p && p.sent && this.child?.connected) {
       this.post({ type: 'cancel', id: p.id });
     }
+    // Running but not yet sent (the host is starting): pump() sees the aborted signal and does not send it.
   }
 
   private async pump(): Promise<void> {
@@ -162,7 +167,10 @@ export class ModelHostClient {
     this.running = next;
     try {
       await this.ensureHost();
-      if (this.running !== next) return; // settled meanwhile (host died while starting, disposed)
+      if (this.running !== next) return; // settled meanwhile (the host died while starting, disposed)
+      if (next.options.signal?.aborted) throw new ModelError('Aborted', 'cancelled before it was sent');
+      if (!this.child?.connected) throw new ModelError('HostCrashed', 'the model host is not running');
+      next.sent = true;
       this.post({ type: 'request', id: next.id, method: next.method, params: next.params } as ParentToHost);
     } catch (e) {
       if (this.running === next) {
@@ -186,11 +194,12 @@ export class ModelHostClient {
   /** Starts a host if none runs, waits for it to be ready and replays the last load into it. */
   private ensureHost(): Promise<void> {
     if (this.ready) return this.ready;
-    this.ready = this.start().catch((e) => {
-      this.ready = null;
+    const ready: Promise<void> = this.start().catch((e) => {
+      if (this.ready === ready) this.ready = null; // a restart may already have replaced it
       throw e;
     });
-    return this.ready;
+    this.ready = ready;
+    return ready;
   }
 
   private async start(): Promise<void> {
@@ -241,11 +250,16 @@ export class ModelHostClient {
       // The host runs either way; a package that no longer loads (deleted, replaced) is forgotten, and the next
       // request gets the host's own NotLoaded error rather than an endless restart loop.
       const params = this.lastLoad;
-      await this.replayLoad(params).catch((e) => {
+      try {
+        await this.replayLoad(params);
+      } catch (e) {
+        // A host that died while loading is the crash handler's business (it restarts, within the crash limit).
+        if (e instanceof ModelError && e.code === 'HostCrashed') throw e;
         this.lastLoad = null;
         log?.(`reloading ${params.packageDir} into the new model host failed: ${e instanceof Error ? e.message : e}`);
-      });
+      }
     }
+    if (this.child !== child) throw new ModelError('HostCrashed', 'the model host exited while starting');
   }
 
   /** Re-loads the remembered package into a fresh host, outside the queue (it must precede queued work). */
@@ -264,8 +278,6 @@ export class ModelHostClient {
       this.post({ type: 'request', id, method: 'load', params });
     });
   }
-
-  private replaying: Pending | null = null;
 
   private onMessage(child: ChildProcess, m: unknown): void {
     if (child !== this.child || !isHostToParent(m)) return;

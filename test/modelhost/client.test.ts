@@ -91,6 +91,15 @@ describe('modelhost/client (real host process)', function () {
     assert.equal(ping.loaded?.name, 'ctlens-tghmoe-demo');
   });
 
+  it('a request cancelled while the host is still starting is never sent', async () => {
+    c = client();
+    const ac = new AbortController();
+    const load = c.load(LOAD, { signal: ac.signal });
+    ac.abort();
+    await assert.rejects(load, /^ModelError: Aborted: cancelled before it was sent/);
+    assert.equal((await c.ping()).loaded, null);
+  });
+
   it('a host killed with SIGKILL mid-report gives a clear error, then a restarted host with the model reloaded', async () => {
     const logs: string[] = [];
     c = client(logs);
