@@ -71,6 +71,7 @@ void channel.request<InitMessage>({ type: 'ready' }).then(
   (init) => {
     fileName = init.name;
     document.title = init.name;
+    viewer.setTitle(init.name);
   },
   (error) => viewer.fail(`The extension did not answer: ${error instanceof Error ? error.message : String(error)}`),
 );

@@ -75,6 +75,8 @@ export interface Viewer {
   beginVolume(header: NiftiHeader, name?: string): void;
   addSlices(kStart: number, kEnd: number, data: VoxelArray | ArrayBuffer): void;
   endVolume(): void;
+  /** The file name shown in the toolbar (set by beginVolume/open too). */
+  setTitle(name: string): void;
   /** Shows an error (e.g. a NiftiError message) in place of the views. */
   fail(message: string): void;
   /** Draws an overlay (contract C2) over the volume; throws with a message naming the problem if invalid. */
@@ -216,8 +218,7 @@ class ViewerImpl implements Viewer {
 
   async open(input: Uint8Array | ArrayBuffer, name: string, options: { signal?: AbortSignal; maxVoxelBytes?: number } = {}): Promise<void> {
     const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
-    this.name = name;
-    this.dom.name.textContent = name;
+    this.setTitle(name);
     this.dom.root.dataset.state = 'loading';
     try {
       await decodeNifti(bytes, {
@@ -240,11 +241,14 @@ class ViewerImpl implements Viewer {
     }
   }
 
+  setTitle(name: string): void {
+    this.name = name;
+    this.dom.name.textContent = name;
+    this.dom.name.title = name;
+  }
+
   beginVolume(header: NiftiHeader, name?: string): void {
-    if (name !== undefined) {
-      this.name = name;
-      this.dom.name.textContent = name;
-    }
+    if (name !== undefined) this.setTitle(name);
     this.clearOverlay();
     let volume: ViewerVolume;
     try {
