@@ -74,9 +74,11 @@ export function sessionOptions(
     // and an editor extension should not burn idle cores.
     extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   };
-  // On a GPU provider, keep the KV cache where the model runs: present.* stay GPU buffers and come back as the
-  // next step's past_key_values without a round trip through host memory. Logits still come to the CPU.
-  if (role === 'decoder_model_merged' && outputNames && (provider === 'webgpu' || provider === 'cuda')) {
+  // On WebGPU, keep the KV cache where the model runs: present.* stay GPU buffers and come back as the next
+  // step's past_key_values without a round trip through host memory; logits still come to the CPU. The Node
+  // binding's 'gpu-buffer' location is WebGPU memory ("WebGpu_Buf" in its IO binding), so it does not apply to
+  // CUDA, whose outputs come back to the CPU each step.
+  if (role === 'decoder_model_merged' && outputNames && provider === 'webgpu') {
     const location: Record<string, ort.Tensor.DataLocation> = {};
     for (const name of outputNames) if (name.startsWith('present')) location[name] = 'gpu-buffer';
     options.preferredOutputLocation = location;

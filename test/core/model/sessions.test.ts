@@ -28,14 +28,16 @@ describe('core/model/sessions', () => {
     assert.deepEqual(providerOrder('webgpu', 'linux'), ['webgpu']);
   });
 
-  it('tunes the session options, keeping the KV cache on the GPU for GPU providers', () => {
+  it('tunes the session options, keeping the KV cache on the GPU under WebGPU', () => {
     const cpu = sessionOptions('cpu', 'decoder_model_merged', ['logits', 'present.0.key'], 2);
     assert.equal(cpu.graphOptimizationLevel, 'all');
     assert.equal(cpu.intraOpNumThreads, 2);
     assert.equal(cpu.preferredOutputLocation, undefined);
     const gpu = sessionOptions('webgpu', 'decoder_model_merged', ['logits', 'present.0.key', 'present.0.value'], 2);
     assert.deepEqual(gpu.preferredOutputLocation, { 'present.0.key': 'gpu-buffer', 'present.0.value': 'gpu-buffer' });
-    assert.equal(sessionOptions('cuda', 'vision_encoder', null, 2).preferredOutputLocation, undefined);
+    assert.equal(sessionOptions('webgpu', 'vision_encoder', ['image_features'], 2).preferredOutputLocation, undefined);
+    assert.equal(sessionOptions('cuda', 'decoder_model_merged', ['present.0.key'], 2).preferredOutputLocation, undefined);
+    assert.deepEqual(cpu.extra, { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } });
   });
 
   it('auto falls back to the next provider and reports why the others failed', async () => {
