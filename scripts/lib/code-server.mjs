@@ -82,6 +82,9 @@ export async function ensureCodeServer(options = {}) {
     TMPDIR: tmp,
     // node-pty's postinstall runs `npx node-gyp`, which must not prompt.
     npm_config_yes: 'true',
+    // code-server's postinstall.sh refuses to run as root unless this is set (npm itself no longer reads it and
+    // warns that the option is unknown).
+    npm_config_unsafe_perm: 'true',
     npm_config_audit: 'false',
     npm_config_fund: 'false',
     npm_config_update_notifier: 'false',
