@@ -117,18 +117,19 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     else {
       const f = (x: number, d = 1) => x.toFixed(d);
       const failed = figures.attempts.filter((a) => !a.ok).map((a) => `    ${a.provider}: ${a.error}`);
+      const row = (label: string, value: string) => `  ${label.padEnd(34)} ${value}`;
       io.stdout(
         [
           `${figures.model} on ${figures.provider} (${figures.threads} threads), ${figures.runs} runs, median:`,
           ...(failed.length ? ['  providers that could not be used:', ...failed] : []),
-          `  model load                 ${f(figures.loadMs)} ms`,
-          `  NIfTI decode               ${f(figures.fileDecodeMs)} ms`,
-          `  preprocessing              ${f(figures.preprocessMs)} ms`,
-          `  vision encoder (+ guidance) ${f(figures.visionMs)} ms`,
-          `  prefill                    ${f(figures.prefillMs)} ms`,
-          `  decode                     ${f(figures.decodeTokensPerSecond)} tokens/s`,
-          `  report, ${figures.newTokens} tokens, end to end ${f(figures.reportMs)} ms`,
-          `  peak RSS                   ${f(figures.peakRssMb)} MB`,
+          row('model load', `${f(figures.loadMs)} ms`),
+          row('NIfTI decode', `${f(figures.fileDecodeMs)} ms`),
+          row('preprocessing', `${f(figures.preprocessMs)} ms`),
+          row('vision encoder (+ text guidance)', `${f(figures.visionMs)} ms`),
+          row('prefill', `${f(figures.prefillMs)} ms`),
+          row('decode', `${f(figures.decodeTokensPerSecond)} tokens/s`),
+          row(`report of ${figures.newTokens} tokens, end to end`, `${f(figures.reportMs)} ms`),
+          row('peak RSS', `${f(figures.peakRssMb)} MB`),
         ].join('\n') + '\n',
       );
     }
