@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CtLensModel } from '../../../src/core/model/model';
+import type { ExecutionProviderChoice } from '../../../src/shared/modelhost-protocol';
 import { DEMO_PACKAGE, modelInput, REPO } from './package-fixture';
 
 const FIXTURES = join(REPO, 'test', 'fixtures', 'model');
@@ -60,11 +61,12 @@ describe('core/model parity with PyTorch (bundled package)', function () {
   const worst = { logits: 0, features: 0 };
 
   before(async () => {
-    model = await CtLensModel.load(DEMO_PACKAGE, { executionProvider: 'cpu' });
+    // CTLENS_TEST_EP=webgpu runs the same parity on a GPU host (bench/gpu-check.sh).
+    model = await CtLensModel.load(DEMO_PACKAGE, { executionProvider: (process.env.CTLENS_TEST_EP as ExecutionProviderChoice) ?? 'cpu' });
   });
   after(async () => {
     await model?.release();
-    console.log(`      worst prefill-logit diff ${worst.logits.toExponential(2)}, image-feature diff ${worst.features.toExponential(2)}`);
+    console.log(`      on ${model?.provider.used}: worst prefill-logit diff ${worst.logits.toExponential(2)}, image-feature diff ${worst.features.toExponential(2)}`);
   });
 
   it('references belong to the bundled package (re-run make_references.py after an export)', () => {
