@@ -9,6 +9,17 @@
 //   short window stop the restarts, with an error saying so.
 // - Cancellation: an AbortSignal per request; a queued request is dropped at once, a running one is cancelled in
 //   the host (generation stops within one decoding step) and rejects with Aborted.
+//
+// From the extension host (the volume is already decoded there; only the small tensor crosses):
+//
+//   const pkg = await readModelPackage(dir);                        // core/model/package: JSON only, no onnxruntime
+//   const input = preprocessVolume(volume, pkg.spec.preprocess);    // core/model/preprocess: [1,3,D,H,W] + geometry
+//   const host = new ModelHostClient({ modulePath: context.asAbsolutePath('dist/modelhost.js'), log: (l) => out.info(l) });
+//   await host.load({ packageDir: dir, executionProvider: setting });          // once; reused afterwards
+//   const r = await host.generate(
+//     { task: 'report', pixelValues: input.pixelValues, geometry: input.geometry, stats: input.stats },
+//     { signal, onEvent: (e) => e.type === 'token' && panel.append(e.text) });
+//   r.notices → show beside r.text; expertOverlay(r.routing, layer, group, expert) → viewer overlay (C2).
 
 import { fork, type ChildProcess } from 'node:child_process';
 import type {
