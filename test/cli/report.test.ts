@@ -38,6 +38,16 @@ describe('cli/report', function () {
     assert.match(j.notices[0], /research use only — not for diagnosis/);
   });
 
+  it('samples reproducibly with --seed (temperature / top-p)', async () => {
+    const args = [PHANTOM, '--max-tokens', '16', '--temperature', '1.5', '--top-p', '0.95', '--json'];
+    const a = JSON.parse((await runIn(report, [...args, '--seed', '7'])).stdout);
+    const b = JSON.parse((await runIn(report, [...args, '--seed', '7'])).stdout);
+    assert.equal(a.text, b.text);
+    const others = await Promise.all(['1', '2', '3'].map(async (seed) => JSON.parse((await runIn(report, [...args, '--seed', seed])).stdout).text));
+    const greedy = JSON.parse((await runIn(report, [PHANTOM, '--max-tokens', '16', '--json'])).stdout).text;
+    assert.ok([a.text, ...others].some((t) => t !== greedy), 'sampling at T=1.5 differs from greedy somewhere');
+  });
+
   it('on the real head CT: a well-formed report with the research-use notice and the out-of-distribution note', () => {
     // Through the real entry point, as a user would run it.
     const r = cli(['report', HEAD_CT, '--max-tokens', '48', '--ep', 'cpu']);
