@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { ModelHostClient } from '../../src/modelhost/client';
 import type { GenerateEvent, GenerateParams } from '../../src/shared/modelhost-protocol';
 import { DEMO_PACKAGE, modelInput, REPO } from '../core/model/package-fixture';
+import { applyAffine } from '../../src/core/model/canonical';
+import { expertOverlay } from '../../src/core/model/routing';
+import { validateOverlay } from '../../src/shared/overlay';
 
 // The real host process (src/modelhost/main.ts under tsx), the real demo package, the real CPU provider.
 function client(logs: string[] = [], extra: Partial<ConstructorParameters<typeof ModelHostClient>[0]> = {}) {
@@ -50,6 +53,20 @@ describe('modelhost/client (real host process)', function () {
     assert.deepEqual(events.filter((e) => e.type === 'stage').map((e) => (e as { stage: string }).stage), ['vision', 'prefill', 'decode']);
     assert.ok(r.routing.routerProbs instanceof Float32Array, 'typed arrays cross the process boundary as typed arrays');
     assert.ok(r.notices[0]!.includes('research use only — not for diagnosis'));
+    // The routing that came back builds overlays the viewer accepts, covering the volume the input came from.
+    const overlay = expertOverlay(r.routing, 0, 0, 0);
+    assert.equal(validateOverlay(overlay), null);
+    assert.deepEqual(overlay.dims, [r.routing.grid[2], r.routing.grid[1], r.routing.grid[0]]);
+    const corner = (m: number[][], p: [number, number, number]) => applyAffine(m, p);
+    const [nR, nA, nS] = r.routing.geometry.canonicalDims;
+    const volLo = corner(r.routing.geometry.canonicalAffine, [-0.5, -0.5, -0.5]);
+    const volHi = corner(r.routing.geometry.canonicalAffine, [nR - 0.5, nA - 0.5, nS - 0.5]);
+    const ovLo = corner(overlay.affine, [-0.5, -0.5, -0.5]);
+    const ovHi = corner(overlay.affine, [overlay.dims[0] - 0.5, overlay.dims[1] - 0.5, overlay.dims[2] - 0.5]);
+    for (let a = 0; a < 3; a++) {
+      assert.ok(Math.abs(volLo[a]! - ovLo[a]!) < 1e-6 && Math.abs(volHi[a]! - ovHi[a]!) < 1e-6, `axis ${a}`);
+    }
+    assert.equal(r.routingSummary.layers.length, r.routing.layers.length);
   });
 
   it('queues concurrent requests: the second starts after the first ends', async () => {
