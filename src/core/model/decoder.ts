@@ -8,19 +8,10 @@
 import * as ort from 'onnxruntime-node';
 import type { CausalLm, KvCache } from './generate';
 import { describeError, ModelError } from './errors';
+import type { DecoderSpec } from './package';
 
 /** Above this many floats the embedding table is not cached (64 MiB). */
 const MAX_TABLE_FLOATS = 16 * 1024 * 1024;
-
-export interface DecoderShape {
-  layers: number;
-  heads: number;
-  headDim: number;
-  hiddenSize: number;
-  vocabSize: number;
-  /** Longest sequence the position embedding covers (prompt + generated). */
-  maxPositions: number;
-}
 
 class OnnxKvCache implements KvCache {
   constructor(
@@ -44,7 +35,7 @@ export class OnnxCausalLm implements CausalLm {
   private constructor(
     private readonly embedSession: ort.InferenceSession,
     private readonly decoderSession: ort.InferenceSession,
-    readonly shape: DecoderShape,
+    readonly shape: DecoderSpec,
   ) {
     this.hiddenSize = shape.hiddenSize;
     this.vocabSize = shape.vocabSize;
@@ -59,7 +50,7 @@ export class OnnxCausalLm implements CausalLm {
   static async create(
     embedSession: ort.InferenceSession,
     decoderSession: ort.InferenceSession,
-    shape: DecoderShape,
+    shape: DecoderSpec,
   ): Promise<OnnxCausalLm> {
     const lm = new OnnxCausalLm(embedSession, decoderSession, shape);
     if (shape.vocabSize * shape.hiddenSize <= MAX_TABLE_FLOATS) {

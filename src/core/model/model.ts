@@ -44,7 +44,6 @@ export class CtLensModel {
     readonly tokenizer: PackageTokenizer,
     readonly provider: ProviderReport,
     public loadMs: number,
-    readonly threads: number | undefined,
   ) {}
 
   static async load(dir: string, options: LoadOptions = {}): Promise<CtLensModel> {
@@ -59,7 +58,7 @@ export class CtLensModel {
     try {
       checkGraphs(pkg, sessions);
       const lm = await OnnxCausalLm.create(sessions.embed_tokens, sessions.decoder_model_merged, pkg.decoder);
-      const model = new CtLensModel(pkg, sessions, lm, tokenizer, provider, 0, options.threads);
+      const model = new CtLensModel(pkg, sessions, lm, tokenizer, provider, 0);
       // One vision run on a blank volume: checks the sizes the graph metadata leaves symbolic (image features,
       // routing grid) before any user input, and takes the first-run allocations out of the first report.
       const [D, H, W] = pkg.spec.preprocess.inputSize;
