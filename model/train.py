@@ -62,20 +62,20 @@ class Preset:
     llm_layers: int = 4
     llm_heads: int = 4
     max_positions: int = 384
-    pooling: list[int] = field(default_factory=lambda: [1, 2, 2])
+    pooling: list[int] = field(default_factory=lambda: [2, 2, 2])
     pooling_2d: list[int] = field(default_factory=lambda: [1, 1, 1])
     # data
-    train_cases: int = 1200
+    train_cases: int = 1000
     val_cases: int = 32
     synth_size: list[int] = field(default_factory=lambda: [128, 128, 64])
     # schedule
-    stage0_steps: int = 1500
+    stage0_steps: int = 500
     stage0_batch: int = 32
     stage0_lr: float = 1e-3
-    stage1_steps: int = 900
-    stage2_steps: int = 700
-    batch_reports: int = 6
-    batch_vqa: int = 10
+    stage1_steps: int = 600
+    stage2_steps: int = 400
+    batch_reports: int = 4
+    batch_vqa: int = 8
     stage1_lr: float = 5e-4
     stage2_lr: float = 5e-4  # routers, experts, text projection
     stage2_rest_lr: float = 5e-5  # everything else in stage 2 ("the rest at a lower rate")
@@ -189,7 +189,7 @@ def save_checkpoint(path: str, **payload) -> None:
 def run_loop(name: str, path: str, model: CTLensMLLM, groups: list[dict], steps: int, preset: Preset,
              step_fn, extra: dict) -> None:
     """Generic resumable loop: ``step_fn(step) → (loss, info)``; checkpoints model + optimizer + step."""
-    opt = torch.optim.AdamW(groups, weight_decay=0.01)
+    opt = torch.optim.AdamW(groups, weight_decay=0.01, foreach=True)  # one kernel per op type, not per tensor
     for g in opt.param_groups:
         g["base_lr"] = g["lr"]
     start = 0
@@ -201,7 +201,7 @@ def run_loop(name: str, path: str, model: CTLensMLLM, groups: list[dict], steps:
         start = ck["step"]
         log(f"{name}: resuming at step {start}/{steps}")
     model.train()
-    t0 = time.time()
+    t0, c0 = time.time(), time.process_time()
     ema = None
     for step in range(start, steps):
         scale = lr_at(step, steps, preset.warmup)
@@ -218,13 +218,14 @@ def run_loop(name: str, path: str, model: CTLensMLLM, groups: list[dict], steps:
             eta = (steps - step - 1) / max(rate, 1e-9)
             extra_info = " ".join(f"{k} {v:.4f}" for k, v in info.items() if k != "ce")
             log(f"{name} step {step + 1}/{steps} ce {info['ce']:.4f} (ema {ema:.4f}) {extra_info} "
-                f"lr {opt.param_groups[0]['lr']:.2e} {rate:.2f} it/s eta {eta / 60:.1f} min")
+                f"lr {opt.param_groups[0]['lr']:.2e} {rate:.2f} it/s "
+                f"(cpu {(time.process_time() - c0) / (step + 1 - start):.2f} s/it) eta {eta / 60:.1f} min")
         if (step + 1) % preset.checkpoint_every == 0 and step + 1 < steps:
             save_checkpoint(part, model=model.state_dict(), optimizer=opt.state_dict(), step=step + 1)
     model.eval()
     save_checkpoint(path, model=model.state_dict(), config=model.cfg.to_dict(),
                     routed=all(m.routed for m in model.encoder.moe_layers) and bool(model.encoder.moe_layers),
-                    seconds=time.time() - t0, steps=steps, **extra)
+                    seconds=time.time() - t0, cpu_seconds=time.process_time() - c0, steps=steps, **extra)
     if os.path.exists(part):
         os.remove(part)
     log(f"{name}: done in {(time.time() - t0) / 60:.1f} min → {path}")
@@ -237,6 +238,7 @@ def train_stage0(preset: Preset, tok: WordTokenizer, run: str) -> str:
     path = os.path.join(run, "stage0.pt")
     if os.path.exists(path):
         return path
+    os.makedirs(run, exist_ok=True)
     torch.manual_seed(preset.seed)
     cfg = preset.model_config(len(tok), tok.image_id, stage0=True)
     model = CTLensMLLM(cfg)

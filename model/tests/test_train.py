@@ -1,0 +1,86 @@
+"""The training pipeline on the tiny preset (seconds): every stage runs, reruns resume, results are deterministic."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import pytest
+import torch
+
+from model import train as T
+
+
+def states_equal(a: str, b: str) -> bool:
+    sa, sb = torch.load(a)["model"], torch.load(b)["model"]
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_tiny_preset_end_to_end_resumes_and_is_deterministic(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert T.main(["--preset", "tiny", "--out", str(run), "--threads", "1"]) == 0
+    for f in ("stage0.pt", "stage1.pt", "stage2.pt"):
+        assert (run / f).is_file(), f
+    log = capsys.readouterr().out
+    assert "stage0 step 3/3 ce" in log and "stage2 step 3/3 ce" in log and "aux" in log
+    ck = torch.load(run / "stage2.pt")
+    assert ck["routed"] and ck["variant"]["name"] == "tghmoe"
+
+    # the stage-0 transfer: the 3D model starts from the 2D one
+    s0 = torch.load(run / "stage0.pt")["model"]
+    s1 = torch.load(run / "stage1.pt")["model"]
+    frozen = "encoder.lower.blocks.0.attn.qkv.weight"  # freeze_blocks = 1 in the tiny preset
+    assert torch.equal(s0[frozen], s1[frozen])
+    assert "encoder.upper.0.mlp.shared.fc1.weight" in s1 and "encoder.lower.blocks.2.mlp.fc1.weight" in s0
+
+    # rerun with stage 2 removed: stages 0–1 are skipped, stage 2 is retrained to identical weights
+    os.replace(run / "stage2.pt", tmp_path / "first_stage2.pt")
+    assert T.main(["--preset", "tiny", "--out", str(run), "--threads", "1"]) == 0
+    log = capsys.readouterr().out
+    assert "stage0 step" not in log and "stage1 step" not in log and "stage2 step 3/3" in log
+    assert states_equal(str(run / "stage2.pt"), str(tmp_path / "first_stage2.pt"))
+
+
+def test_an_interrupted_stage_resumes_from_its_checkpoint(tmp_path, monkeypatch):
+    preset = dataclasses.replace(T.PRESETS["tiny"], stage0_steps=4, checkpoint_every=2)
+    tok = T.build_tokenizer()
+    T.train_stage0(preset, tok, str(tmp_path / "a"))  # uninterrupted reference
+
+    run = tmp_path / "b"
+    os.makedirs(run)
+    real = T.multitask_loss
+    calls = {"n": 0}
+
+    def crash_on_third(*args, **kw):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kw)
+
+    monkeypatch.setattr(T, "multitask_loss", crash_on_third)
+    with pytest.raises(KeyboardInterrupt):
+        T.train_stage0(preset, tok, str(run))
+    assert (run / "stage0.pt.part").is_file() and not (run / "stage0.pt").exists()
+    monkeypatch.setattr(T, "multitask_loss", real)
+    T.train_stage0(preset, tok, str(run))
+    assert not (run / "stage0.pt.part").exists()
+    assert states_equal(str(run / "stage0.pt"), str(tmp_path / "a" / "stage0.pt"))
+
+
+def test_batches_are_a_function_of_the_step():
+    tok = T.build_tokenizer()
+    lines = [{"task": "report", "question": "Describe this chest CT.", "report": f"Findings: case {i}.", "index": i}
+             for i in range(8)]
+    lines += [{"task": "vqa", "question": "Is there emphysema?", "answer": "no", "index": i} for i in range(8)]
+    preset = dataclasses.replace(T.PRESETS["tiny"], batch_reports=2, batch_vqa=3)
+    b = T.CTBatches(tok, lines, 4, preset, "stage1")
+    i1, bs1 = b(5)
+    i2, bs2 = b(5)
+    assert i1 == i2 and all(torch.equal(x["input_ids"], y["input_ids"]) for x, y in zip(bs1, bs2))
+    assert b(6)[0] != i1 or not torch.equal(b(6)[1][0]["input_ids"], bs1[0]["input_ids"])
+    batch = bs1[0]
+    # labels only on the answer (+ <eos>), the prompt mask excludes the image tokens
+    first = batch["input_ids"][0]
+    plen = int(batch["prompt_mask"][0].sum()) + 4
+    assert (batch["labels"][0, :plen] == -100).all() and batch["labels"][0, plen] == first[plen]
+    assert not batch["prompt_mask"][0][first == tok.image_id].any()
