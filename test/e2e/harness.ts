@@ -118,7 +118,8 @@ export type WorkspaceFile = string | Uint8Array | { copy: string };
 
 /**
  * A fresh workspace folder under the run's scratch root holding `files` (relative path → text, bytes or a file to
- * copy). Returns its absolute path.
+ * copy). Returns its absolute path. Settings for one spec go in as a file:
+ * `'.vscode/settings.json': JSON.stringify({ 'ctlens.viewer.layout': '2x2' })`.
  */
 export function makeWorkspace(name: string, files: Record<string, WorkspaceFile>): string {
   const dir = path.join(e2eEnv().root, 'workspaces', name);
@@ -348,6 +349,13 @@ export class Session {
   /** Texts of the notification toasts now showing. */
   async notifications(): Promise<string[]> {
     return this.page.locator('.notifications-toasts .notification-list-item').allInnerTexts();
+  }
+
+  /** Wait for a notification toast whose text matches; returns its text. */
+  async waitForNotification(text: string | RegExp, timeoutMs = 60_000): Promise<string> {
+    const toast = this.page.locator('.notifications-toasts .notification-list-item', { hasText: text }).first();
+    await toast.waitFor({ timeout: timeoutMs });
+    return toast.innerText();
   }
 
   /**
