@@ -59,6 +59,13 @@ describe('cli/eval', function () {
     assert.equal(m.n_report + m.n_vqa, 6);
     const human = await runIn(evalCmd, ['--merge', join(dir, 'r0.jsonl'), join(dir, 'r1.jsonl')]);
     assert.match(human.stdout, /closed_vqa_accuracy/);
+    // A pattern quoted past the shell (a Slurm script) is expanded here.
+    const pattern = await runIn(evalCmd, ['--merge', join(dir, 'r?.jsonl'), '--json']);
+    assert.equal(pattern.code, 0, pattern.stdout);
+    assert.deepEqual(JSON.parse(pattern.stdout), m);
+    const none = await runIn(evalCmd, ['--merge', join(dir, 'zz*.jsonl')]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /no file matches .*zz\*\.jsonl/);
   });
 
   it('refuses bad arguments and bad lines with exit code 2', async () => {

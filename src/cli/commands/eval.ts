@@ -7,7 +7,8 @@
 // scheduler (a Slurm array, …) can split a large dataset; `--merge` scores the shards' results together.
 // Progress goes to stderr. Greedy decoding, as the M3D-Bench habit and the Python evaluator use.
 
-import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
   EvalError,
@@ -55,6 +56,26 @@ async function readText(file: string): Promise<string> {
 }
 
 /** --json prints exactly the metric keys of `python3 -m model.evaluate --json`, so the two can be compared. */
+/**
+ * Expands `*` and `?` in the file-name part of a path that does not exist as written (a pattern quoted past the
+ * shell, or a shell without globbing), sorted; other paths are returned as they are.
+ */
+export async function expandPattern(file: string): Promise<string[]> {
+  const base = path.basename(file);
+  if (!/[*?]/.test(base) || existsSync(file)) return [file];
+  const dir = path.dirname(file);
+  const re = new RegExp(`^${base.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [file];
+  }
+  const hits = names.filter((n) => re.test(n)).sort();
+  if (hits.length === 0) throw new UsageError(`no file matches ${file}`);
+  return hits.map((n) => path.join(dir, n));
+}
+
 function printMetrics(io: CliIo, metrics: Metrics, json: boolean): void {
   if (json) {
     io.stdout(`${JSON.stringify(metrics)}\n`);
@@ -78,9 +99,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     const opts = parseModelOptions(args, io, ['shard', 'out', 'limit'], ['merge']);
     if (opts.flags.has('merge')) {
       if (opts.positional.length === 0) throw new UsageError(`--merge needs results files\n${USAGE}`);
-      const parts = await Promise.all(
-        opts.positional.map(async (f) => readResults(await readText(path.resolve(io.cwd, f)), f)),
-      );
+      const files = (await Promise.all(opts.positional.map((f) => expandPattern(path.resolve(io.cwd, f))))).flat();
+      const parts = await Promise.all(files.map(async (f) => readResults(await readText(f), path.relative(io.cwd, f))));
       const merged = mergeResults(parts);
       io.stderr(`eval: merged ${parts.length} files, ${merged.length} results\n`);
       printMetrics(io, scoreResults(merged), opts.json);
