@@ -4,6 +4,8 @@
 import { MessageHandler } from '../src/shared/messaging';
 import type { FromWebviewMessage, InitMessage, ToWebviewMessage } from '../src/shared/protocol';
 import { createViewer, ViewerState } from './viewer/viewer';
+import { ModelPanels } from './model/model-panels';
+import { WINDOW_PRESETS, type WindowPresetId } from './viewer/windowing';
 
 interface VsCodeApi {
   postMessage(message: unknown, transfer?: Transferable[]): void;
@@ -20,11 +22,23 @@ const viewer = createViewer(document.getElementById('app')!, {
   renderer: body.ctlRenderer === 'canvas2d' || body.ctlRenderer === 'webgl2' ? body.ctlRenderer : 'auto',
   layout: body.ctlLayout === '2x2' || body.ctlLayout === 'single' ? body.ctlLayout : '1x3',
   convention: body.ctlConvention === 'neurological' ? 'neurological' : 'radiological',
+  windowPreset: WINDOW_PRESETS.find((p) => p.id === body.ctlWindowPreset)?.id as WindowPresetId | undefined,
 });
 let fileName = '';
 
 const saved = vscode.getState() as ViewerState | undefined;
 if (saved) viewer.restoreState(saved);
+
+// Report and Chat tabs: requests go to the host, which owns the runs and streams them back.
+const panels = new ModelPanels(viewer, {
+  generateReport: () => channel.event({ type: 'generateReport' }),
+  ask: (question) => channel.event({ type: 'ask', question }),
+  cancel: (id) => channel.event({ type: 'cancelRun', id }),
+  saveReport: () => channel.event({ type: 'saveReport' }),
+  copy: (id) => channel.event({ type: 'copyRun', id }),
+  clearChat: () => channel.event({ type: 'clearChat' }),
+  inspectRouting: (id) => channel.event({ type: 'inspectRouting', id }),
+});
 
 const channel = new MessageHandler<FromWebviewMessage, ToWebviewMessage>(
   (envelope, transfer) => vscode.postMessage(envelope, transfer),
@@ -43,13 +57,25 @@ const channel = new MessageHandler<FromWebviewMessage, ToWebviewMessage>(
         viewer.fail(message.message);
         return undefined;
       case 'setOverlay':
-        viewer.setOverlay(message.overlay);
+        viewer.setOverlay(message.overlay, { reveal: message.reveal });
         return { type: 'overlayApplied', id: message.overlay.id };
       case 'clearOverlay':
         viewer.clearOverlay(message.id);
         return { type: 'ok' };
       case 'settings':
         viewer.setConvention(message.settings.convention);
+        return undefined;
+      case 'modelState':
+        panels.setState(message.state);
+        return undefined;
+      case 'runUpdate':
+        panels.updateRun(message.run);
+        return undefined;
+      case 'runText':
+        panels.appendText(message.id, message.text, message.chunks);
+        return undefined;
+      case 'showModelPanel':
+        panels.show(message.panel, message.question);
         return undefined;
       case 'init':
         return undefined;

@@ -9,6 +9,9 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import { WINDOW_PRESETS } from './windowing';
+import { el } from './element';
+
+export { el };
 import type { SliceView } from './geometry';
 
 export type ViewName = SliceView | '3d';
@@ -40,25 +43,12 @@ export interface ViewerDom {
   tabs: HTMLElement & { selectedIndex: number };
   header: HTMLElement;
   overlay: HTMLElement;
+  /** The overlay's name and colour scale floating over the views (the heatmap's legend where the eye is). */
+  legend: HTMLElement;
   readout: HTMLElement;
   notice: HTMLElement;
   error: HTMLElement;
   progress: HTMLElement;
-}
-
-export function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  props: { className?: string; id?: string; text?: string; title?: string; attrs?: Record<string, string> } = {},
-  children: (Node | string)[] = [],
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (props.className) node.className = props.className;
-  if (props.id) node.id = props.id;
-  if (props.text !== undefined) node.textContent = props.text;
-  if (props.title) node.title = props.title;
-  for (const [k, v] of Object.entries(props.attrs ?? {})) node.setAttribute(k, v);
-  for (const c of children) node.append(c);
-  return node;
 }
 
 function button(label: string, attrs: Record<string, string>, title: string): HTMLElement {
@@ -134,7 +124,8 @@ export function buildDom(host: HTMLElement): ViewerDom {
     el('div', { className: 'ctl-group' }, [overlayButton, resetButton, panelButton]),
   ]);
 
-  const viewsBox = el('div', { className: 'ctl-views', attrs: { 'data-layout': '1x3' } }, VIEW_NAMES.map((n) => views[n].root));
+  const legend = el('div', { id: 'ctl-legend', className: 'ctl-legend-float', attrs: { hidden: '', 'aria-label': 'Overlay legend' } });
+  const viewsBox = el('div', { className: 'ctl-views', attrs: { 'data-layout': '1x3' } }, [...VIEW_NAMES.map((n) => views[n].root), legend]);
 
   const header = el('div', { id: 'ctl-header', className: 'ctl-header' });
   const overlay = el('div', { id: 'ctl-overlay', className: 'ctl-overlay', attrs: { hidden: '' } });
@@ -176,6 +167,7 @@ export function buildDom(host: HTMLElement): ViewerDom {
     tabs,
     header,
     overlay,
+    legend,
     readout,
     notice,
     error,

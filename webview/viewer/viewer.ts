@@ -41,6 +41,8 @@ export interface ViewerOptions {
   renderer?: ViewerRendererChoice;
   convention?: Convention;
   layout?: ViewerLayout;
+  /** The window CT volumes open with (default: the header's cal_min/cal_max, else soft tissue). */
+  windowPreset?: WindowPresetId;
 }
 
 export interface ViewerState {
@@ -79,8 +81,11 @@ export interface Viewer {
   setTitle(name: string): void;
   /** Shows an error (e.g. a NiftiError message) in place of the views. */
   fail(message: string): void;
-  /** Draws an overlay (contract C2) over the volume; throws with a message naming the problem if invalid. */
-  setOverlay(overlay: OverlayVolume): void;
+  /**
+   * Draws an overlay (contract C2) over the volume; throws with a message naming the problem if invalid.
+   * `reveal` (default true) switches the side panel to the Overlay tab.
+   */
+  setOverlay(overlay: OverlayVolume, options?: { reveal?: boolean }): void;
   updateOverlayStyle(style: Partial<OverlayStyle>): void;
   clearOverlay(id?: string): void;
   readonly overlay: OverlayVolume | null;
@@ -160,12 +165,14 @@ class ViewerImpl implements Viewer {
   private lastLoadingPaint = 0;
   private loadingTimer: ReturnType<typeof setTimeout> | 0 = 0;
   private keyListener: ((event: KeyboardEvent) => void) | null = null;
+  private readonly windowPreset: WindowPresetId | undefined;
 
   constructor(host: HTMLElement, options: ViewerOptions) {
     this.dom = buildDom(host);
     this.element = this.dom.root;
     this.convention = options.convention ?? 'radiological';
     this.layout = options.layout ?? '1x3';
+    this.windowPreset = options.windowPreset;
     this.axes = this.makeAxes();
     this.panels.set('info', this.dom.header);
     this.panels.set('overlay', this.dom.overlay);
@@ -303,7 +310,7 @@ class ViewerImpl implements Viewer {
     this.gpu?.updateSlices(kStart, kEnd);
     (this.dom.progress as HTMLElement & { value?: number }).value = volume.loadedCount;
     if (!this.windowChosen) {
-      const { window, preset } = initialWindow(volume);
+      const { window, preset } = initialWindow(volume, this.windowPreset);
       this.win = window;
       this.windowChosen = volume.looksLikeCT || preset !== null;
       this.updateWindowUi();
@@ -362,7 +369,7 @@ class ViewerImpl implements Viewer {
     if (this.loadingTimer) clearTimeout(this.loadingTimer);
     this.loadingTimer = 0;
     if (!this.windowChosen) {
-      this.win = initialWindow(volume).window;
+      this.win = initialWindow(volume, this.windowPreset).window;
       this.windowChosen = true;
       this.updateWindowUi();
     }
@@ -382,7 +389,7 @@ class ViewerImpl implements Viewer {
     this.emit('error', { message });
   }
 
-  setOverlay(overlay: OverlayVolume): void {
+  setOverlay(overlay: OverlayVolume, options: { reveal?: boolean } = {}): void {
     const problem = validateOverlay(overlay);
     if (problem) throw new Error(problem);
     if (!this.vol) throw new Error('NoVolume: open a volume before adding an overlay');
@@ -390,7 +397,7 @@ class ViewerImpl implements Viewer {
     this.gpu?.setOverlay(this.layer);
     this.dom.root.dataset.overlay = overlay.id;
     this.renderOverlayPanel();
-    this.showPanel('overlay');
+    if (options.reveal ?? true) this.showPanel('overlay');
     this.updateReadout();
     this.invalidate();
   }
@@ -423,6 +430,7 @@ class ViewerImpl implements Viewer {
     this.gpu?.setOverlay(null);
     delete this.dom.root.dataset.overlay;
     this.renderOverlayPanel();
+    this.renderFloatingLegend();
     this.updateReadout();
     this.invalidate();
   }
@@ -867,7 +875,37 @@ class ViewerImpl implements Viewer {
     this.renderLegend();
   }
 
+  /** The floating legend over the views: name, and for scalar maps the colour bar with its range. */
+  private renderFloatingLegend(): void {
+    const box = this.dom.legend;
+    box.replaceChildren();
+    box.hidden = !this.layer;
+    if (!this.layer) return;
+    const legend = overlayLegend(this.layer);
+    box.append(el('div', { className: 'ctl-legend-name', text: this.layer.overlay.name }));
+    if (legend.kind === 'labels') return;
+    const bar = el('canvas', { className: 'ctl-colorbar' });
+    bar.width = 256;
+    bar.height = 1;
+    const ctx = bar.getContext('2d');
+    if (ctx) {
+      const img = ctx.createImageData(256, 1);
+      img.data.set(colormapLUT(this.layer.style.colormap));
+      ctx.putImageData(img, 0, 0);
+    }
+    const threshold = this.layer.style.threshold > legend.range[0] ? ` · hidden ≤ ${formatNumber(this.layer.style.threshold, 3)}` : '';
+    box.append(
+      bar,
+      el('div', { className: 'ctl-colorbar-labels' }, [
+        el('span', { text: formatNumber(legend.range[0], 3) }),
+        el('span', { className: 'ctl-muted', text: threshold.replace(/^ · /, '') }),
+        el('span', { text: formatNumber(legend.range[1], 3) }),
+      ]),
+    );
+  }
+
   private renderLegend(): void {
+    this.renderFloatingLegend();
     const box = this.dom.overlay.querySelector<HTMLElement>('.ctl-legend');
     if (!box || !this.layer) return;
     box.replaceChildren();
@@ -970,7 +1008,7 @@ class ViewerImpl implements Viewer {
     this.ports = {};
     if (volume) {
       this.crosshair = volume.frame.dims.map((n) => Math.floor((n - 1) / 2)) as Vec3;
-      this.win = initialWindow(volume).window;
+      this.win = initialWindow(volume, this.windowPreset).window;
       this.updateWindowUi();
     }
     this.reset3dCamera();

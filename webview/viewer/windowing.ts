@@ -30,10 +30,16 @@ export function windowGray(value: number, w: WindowLevel): number {
 }
 
 /**
- * The window a freshly opened volume starts with: the header's cal_min/cal_max when set; for CT (values in HU) the
- * soft-tissue preset, which shows soft tissue and bone of any body part; otherwise the range seen so far.
+ * The window a freshly opened volume starts with: for CT (values in HU) the user's preferred preset when one is set
+ * (`ctlens.viewer.windowPreset`); else the header's cal_min/cal_max when set; for CT the soft-tissue preset, which
+ * shows soft tissue and bone of any body part; otherwise the range seen so far.
  */
-export function initialWindow(volume: ViewerVolume): { window: WindowLevel; preset: WindowPresetId | null } {
+export function initialWindow(
+  volume: Pick<ViewerVolume, 'header' | 'looksLikeCT' | 'min' | 'max'>,
+  preferred?: WindowPresetId,
+): { window: WindowLevel; preset: WindowPresetId | null } {
+  const wanted = preferred && volume.looksLikeCT ? WINDOW_PRESETS.find((q) => q.id === preferred) : undefined;
+  if (wanted) return { window: { center: wanted.center, width: wanted.width }, preset: wanted.id };
   const { calMin, calMax } = volume.header;
   if (Number.isFinite(calMin) && Number.isFinite(calMax) && calMax > calMin) {
     return { window: { center: (calMin + calMax) / 2, width: calMax - calMin }, preset: null };

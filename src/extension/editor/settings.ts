@@ -2,6 +2,7 @@
 // set to nonsense. The `get` function is VS Code's WorkspaceConfiguration.get, passed in so this stays testable.
 
 import { DEFAULT_MAX_VOXEL_BYTES } from '../../core/nifti/decode';
+import { WINDOW_PRESETS, type WindowPresetId } from '../../core/volume/windows';
 import { DEFAULT_VIEWER_SETTINGS, ViewerSettings } from '../../shared/protocol';
 
 export type ConfigGet = <T>(key: string) => T | undefined;
@@ -17,6 +18,7 @@ export function viewerSettings(get: ConfigGet): ViewerSettings {
     convention: pick('viewer.convention', ['radiological', 'neurological'], DEFAULT_VIEWER_SETTINGS.convention),
     layout: pick('viewer.layout', ['1x3', '2x2', 'single'], DEFAULT_VIEWER_SETTINGS.layout),
     renderer: pick('viewer.renderer', ['auto', 'webgl2', 'canvas2d'], DEFAULT_VIEWER_SETTINGS.renderer),
+    windowPreset: pick<WindowPresetId | 'auto'>('viewer.windowPreset', ['auto', ...WINDOW_PRESETS.map((p) => p.id)], 'auto'),
   };
 }
 

@@ -47,7 +47,7 @@ export function viewerHtml(p: ViewerHtmlParams): string {
 <link rel="stylesheet" href="${a(p.styleUri)}">
 <title>${a(p.title)}</title>
 </head>
-<body data-ctl-renderer="${a(p.settings.renderer)}" data-ctl-layout="${a(p.settings.layout)}" data-ctl-convention="${a(p.settings.convention)}">
+<body data-ctl-renderer="${a(p.settings.renderer)}" data-ctl-layout="${a(p.settings.layout)}" data-ctl-convention="${a(p.settings.convention)}" data-ctl-window-preset="${a(p.settings.windowPreset ?? 'auto')}">
 <div id="app"></div>
 <script nonce="${a(p.nonce)}" src="${a(p.scriptUri)}"></script>
 </body>

@@ -51,7 +51,11 @@ describe('extension/editor/settings', () => {
   it('reads viewer settings with defaults for unset or invalid values', () => {
     const values: Record<string, unknown> = { 'viewer.convention': 'neurological', 'viewer.layout': '3x3' };
     const get = <T,>(key: string) => values[key] as T | undefined;
-    assert.deepEqual(viewerSettings(get), { convention: 'neurological', layout: '1x3', renderer: 'auto' });
+    assert.deepEqual(viewerSettings(get), { convention: 'neurological', layout: '1x3', renderer: 'auto', windowPreset: 'auto' });
+    values['viewer.windowPreset'] = 'lung';
+    assert.equal(viewerSettings(get).windowPreset, 'lung');
+    values['viewer.windowPreset'] = 'abdomen';
+    assert.equal(viewerSettings(get).windowPreset, 'auto', 'an unknown preset falls back to auto');
   });
 
   it('turns ctlens.maxVolumeMB into bytes, falling back to the decoder default', () => {

@@ -44,4 +44,13 @@ describe('webview/viewer/windowing', () => {
     const mr = makeVolume([4, 4, 2], diag(1, 1, 1), (i, j) => 100 + i + j);
     assert.deepEqual(initialWindow(mr), { window: { center: 103, width: 6 }, preset: null });
   });
+
+  it('opens CT with the preferred preset (ctlens.viewer.windowPreset), but not other images', () => {
+    const ct = makeVolume([4, 4, 2], diag(1, 1, 1), (i) => (i === 0 ? -1024 : 50 * i));
+    assert.ok(ct.looksLikeCT);
+    assert.deepEqual(initialWindow(ct, 'lung'), { window: { center: -600, width: 1500 }, preset: 'lung' });
+    assert.deepEqual(initialWindow(ct, undefined), initialWindow(ct));
+    const mr = makeVolume([4, 4, 2], diag(1, 1, 1), (i) => i);
+    assert.equal(initialWindow(mr, 'lung').preset, null);
+  });
 });
