@@ -2,7 +2,9 @@
 // reads its file through vscode.workspace.fs (so remote and virtual workspaces work) and decodes it once in the
 // extension host; every panel of the document streams the header and slabs of slices to its webview as they decode,
 // so the first slice paints long before the file has inflated. The decoded volume stays in the document for model
-// runs (`activeVolume`). Overlays (contract C2) go to a document's panels through `setOverlay`.
+// runs (`activeVolume`). Overlays (contract C2) go to a document's panels through `setOverlay`. The model feature
+// plugs in as a `ModelBridge`: it answers the webviews' model requests and its state is replayed to every viewer
+// that (re)loads, since a hidden viewer's webview is discarded (retainContextWhenHidden is off).
 
 import * as vscode from 'vscode';
 import { decodeNifti } from '../../core/nifti/decode';
@@ -10,7 +12,7 @@ import { nodeInflate } from '../../core/nifti/inflate-node';
 import type { NiftiVolume } from '../../core/nifti/types';
 import { MessageHandler } from '../../shared/messaging';
 import type { OverlayVolume } from '../../shared/overlay';
-import type { FromWebviewMessage, InitMessage, OverlayAppliedMessage, ToWebviewMessage } from '../../shared/protocol';
+import type { FromWebviewMessage, InitMessage, ModelPanelState, OverlayAppliedMessage, ToWebviewMessage } from '../../shared/protocol';
 import { maxVoxelBytes, viewerSettings } from './settings';
 import { copySlab, LoadError, VolumeLoad } from './volume-load';
 import { createNonce, viewerHtml } from './webview-html';
@@ -35,6 +37,21 @@ export class VolumeDocument implements vscode.CustomDocument {
   }
 }
 
+/** Model requests a viewer can make (report, chat, save, …), forwarded to the model feature. */
+export type ModelRequest = Extract<
+  FromWebviewMessage,
+  { type: 'generateReport' | 'ask' | 'cancelRun' | 'saveReport' | 'copyRun' | 'clearChat' | 'inspectRouting' }
+>;
+
+export interface ModelBridge {
+  /** The document's model state, replayed to a viewer that (re)loads. */
+  state(document: VolumeDocument): ModelPanelState;
+  handle(document: VolumeDocument, request: ModelRequest): void;
+  /** A viewer of the document is ready (its first one: suggestions can be looked up). */
+  viewerReady(document: VolumeDocument): void;
+  documentClosed(document: VolumeDocument): void;
+}
+
 interface Panel {
   document: VolumeDocument;
   panel: vscode.WebviewPanel;
@@ -46,6 +63,10 @@ interface Panel {
 export class ViewerProvider implements vscode.CustomReadonlyEditorProvider<VolumeDocument> {
   private readonly panels = new Set<Panel>();
   private active: Panel | null = null;
+  private bridge: ModelBridge | null = null;
+  private readonly activeChanged = new vscode.EventEmitter<VolumeDocument | null>();
+  /** Fires when the viewer the user works in changes (another document, or none). */
+  readonly onDidChangeActiveDocument = this.activeChanged.event;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -55,6 +76,7 @@ export class ViewerProvider implements vscode.CustomReadonlyEditorProvider<Volum
   static register(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): ViewerProvider {
     const provider = new ViewerProvider(context, log);
     context.subscriptions.push(
+      provider.activeChanged,
       vscode.window.registerCustomEditorProvider(VIEWER_VIEW_TYPE, provider, {
         supportsMultipleEditorsPerDocument: true,
         // Not retained when hidden: a hidden viewer frees its copy of the volume and is replayed when shown again.
@@ -80,16 +102,52 @@ export class ViewerProvider implements vscode.CustomReadonlyEditorProvider<Volum
     return doc ? doc.load.done : null;
   }
 
-  /** Shows an overlay in every viewer of a document (the active one when `uri` is absent). */
-  async setOverlay(overlay: OverlayVolume, uri?: vscode.Uri): Promise<void> {
+  /**
+   * Shows an overlay in every viewer of a document (the active one when `uri` is absent). `reveal: false` keeps the
+   * side panel's current tab (routing heatmaps: the report stays in view).
+   */
+  async setOverlay(overlay: OverlayVolume, uri?: vscode.Uri, options: { reveal?: boolean } = {}): Promise<void> {
     const targets = this.panelsOf(uri);
     if (targets.length === 0) throw new Error('NoViewer: open a volume in the CT Lens viewer first');
     await Promise.all(
       targets.map(async (p) => {
         p.overlay = overlay;
-        await p.channel.request<OverlayAppliedMessage>({ type: 'setOverlay', overlay });
+        await p.channel.request<OverlayAppliedMessage>({ type: 'setOverlay', overlay, reveal: options.reveal });
       }),
     );
+  }
+
+  /** The open document of a file, if a CT Lens viewer shows it. */
+  documentOf(uri: vscode.Uri): VolumeDocument | null {
+    const key = uri.toString();
+    for (const p of this.panels) if (p.document.uri.toString() === key) return p.document;
+    return null;
+  }
+
+  /** Whether any viewer of the document shows an overlay with this id. */
+  hasOverlay(uri: vscode.Uri, id: string): boolean {
+    return this.panelsOf(uri).some((p) => p.overlay?.id === id);
+  }
+
+  /** Sends a message to every viewer of a document. */
+  post(document: VolumeDocument, message: ToWebviewMessage): void {
+    for (const p of this.panelsOf(document.uri)) p.channel.event(message);
+  }
+
+  /** Brings a viewer of the document to the front. */
+  reveal(document: VolumeDocument): void {
+    const p = this.panelsOf(document.uri)[0];
+    p?.panel.reveal(p.panel.viewColumn, false);
+  }
+
+  setModelBridge(bridge: ModelBridge): void {
+    this.bridge = bridge;
+  }
+
+  private setActive(entry: Panel | null): void {
+    const before = this.active?.document ?? null;
+    this.active = entry;
+    if ((entry?.document ?? null) !== before) this.activeChanged.fire(entry?.document ?? null);
   }
 
   async clearOverlay(uri?: vscode.Uri, id?: string): Promise<void> {
@@ -160,16 +218,21 @@ export class ViewerProvider implements vscode.CustomReadonlyEditorProvider<Volum
       ),
     };
     this.panels.add(entry);
-    if (panel.active) this.active = entry;
+    if (panel.active) this.setActive(entry);
     panel.onDidChangeViewState(() => {
-      if (panel.active) this.active = entry;
+      if (panel.active) this.setActive(entry);
     });
     webview.onDidReceiveMessage((raw) => void entry.channel.receive(raw));
     panel.onDidDispose(() => {
       entry.unsubscribe();
       entry.channel.close('viewer closed');
       this.panels.delete(entry);
-      if (this.active === entry) this.active = null;
+      if (this.active === entry) {
+        // Another viewer still open takes over (VS Code focuses a neighbouring tab), else none.
+        const next = [...this.panels].find((p) => p.panel.active) ?? null;
+        this.setActive(next);
+      }
+      if (!this.panelsOf(document.uri).length) this.bridge?.documentClosed(document);
     });
   }
 
@@ -177,7 +240,13 @@ export class ViewerProvider implements vscode.CustomReadonlyEditorProvider<Volum
     switch (message.type) {
       case 'ready':
         // The reply goes out first; streaming starts on the next turn so the webview has its name and settings.
-        setImmediate(() => this.stream(entry));
+        setImmediate(() => {
+          this.stream(entry);
+          if (this.bridge) {
+            entry.channel.event({ type: 'modelState', state: this.bridge.state(entry.document) });
+            this.bridge.viewerReady(entry.document);
+          }
+        });
         return { type: 'init', name: entry.document.name, settings: this.settings() };
       case 'firstPaint': {
         const sinceOpen = performance.now() - entry.document.openedAt;
@@ -192,6 +261,17 @@ export class ViewerProvider implements vscode.CustomReadonlyEditorProvider<Volum
         return undefined;
       case 'openOverlay':
         void vscode.commands.executeCommand('ctlens.openOverlay');
+        return undefined;
+      case 'generateReport':
+      case 'ask':
+      case 'cancelRun':
+      case 'saveReport':
+      case 'copyRun':
+      case 'clearChat':
+      case 'inspectRouting':
+        // A viewer's request concerns its own document; the bridge answers through `post`.
+        this.setActive(entry);
+        this.bridge?.handle(entry.document, message);
         return undefined;
       default:
         return undefined;
