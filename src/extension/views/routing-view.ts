@@ -1,0 +1,213 @@
+// The Routing webview view in the CT Lens activity-bar container. It follows the CT Lens viewer in front: lists that
+// volume's finished runs (report, answers), shows the chosen run's gates and expert loads, and draws the picked
+// expert's routing weight as a heatmap overlay in the volume's viewers (slice views and 3D view). State lives here,
+// not in the webview, which may be discarded whenever the view is hidden.
+
+import * as vscode from 'vscode';
+import { MessageHandler } from '../../shared/messaging';
+import { DEFAULT_HEATMAP_STYLE, type HeatmapSelection, type HeatmapStyle, type RoutingHostToView, type RoutingState, type RoutingViewToHost } from '../../shared/routing-view-protocol';
+import type { ViewerProvider, VolumeDocument } from '../editor/viewer-provider';
+import { createNonce } from '../editor/webview-html';
+import type { ModelFeature } from '../model/model-feature';
+import type { RunRecord } from '../model/run-store';
+import { comparisonRun, heatmapOverlay, routingRunView, runOption, selectionFits } from './routing-model';
+import { viewHtml } from './view-html';
+
+export const ROUTING_VIEW_ID = 'ctlens.routing';
+
+export class RoutingViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
+  private channel: MessageHandler<RoutingHostToView, RoutingViewToHost> | null = null;
+  private document: VolumeDocument | null = null;
+  /** Chosen run per volume (absent: the newest). */
+  private readonly chosen = new Map<string, string>();
+  private selection: HeatmapSelection | null = null;
+  private style: HeatmapStyle = { ...DEFAULT_HEATMAP_STYLE };
+  private overlayId: string | null = null;
+  private heatmapRange: [number, number] | undefined;
+  private error: string | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly viewer: ViewerProvider,
+    private readonly model: ModelFeature,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.document = viewer.activeDocument;
+    this.disposables.push(
+      viewer.onDidChangeActiveDocument((doc) => {
+        if (doc && doc !== this.document) {
+          this.document = doc;
+          this.overlayId = null;
+          this.error = undefined;
+          this.push();
+        }
+      }),
+      model.onDidChangeRuns((key) => {
+        if (this.document && key === this.document.uri.toString()) {
+          // A new run is shown when it finishes (the newest is the default); the heatmap follows it.
+          this.chosen.delete(key);
+          if (!this.viewer.documentOf(this.document.uri)) {
+            this.document = this.viewer.activeDocument;
+            this.overlayId = null;
+          }
+          void this.redraw();
+        }
+      }),
+      model.onDidRequestRouting(({ document, runId }) => void this.inspect(document, runId)),
+    );
+  }
+
+  static register(context: vscode.ExtensionContext, viewer: ViewerProvider, model: ModelFeature, log: vscode.LogOutputChannel): RoutingViewProvider {
+    const provider = new RoutingViewProvider(context, viewer, model, log);
+    context.subscriptions.push(provider, vscode.window.registerWebviewViewProvider(ROUTING_VIEW_ID, provider));
+    return provider;
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+
+  resolveWebviewView(view: vscode.WebviewView): void {
+    const webview = view.webview;
+    const scriptRoot = vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview');
+    const styleRoot = vscode.Uri.joinPath(this.context.extensionUri, 'media', 'views');
+    webview.options = { enableScripts: true, localResourceRoots: [scriptRoot, styleRoot] };
+    webview.html = viewHtml({
+      cspSource: webview.cspSource,
+      nonce: createNonce(),
+      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(scriptRoot, 'routing.js')).toString(),
+      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(styleRoot, 'views.css')).toString(),
+      title: 'Routing',
+    });
+    const channel = new MessageHandler<RoutingHostToView, RoutingViewToHost>(
+      (envelope) => void webview.postMessage(envelope),
+      (message) => this.onMessage(message),
+      (error, message) => this.log.error(`routing view: ${message.type} failed: ${String(error)}`),
+    );
+    this.channel = channel;
+    webview.onDidReceiveMessage((raw) => void channel.receive(raw));
+    view.onDidDispose(() => {
+      channel.close('routing view closed');
+      if (this.channel === channel) this.channel = null;
+    });
+  }
+
+  /** Shows a run of a document (the Routing button of a report or answer). */
+  async inspect(document: VolumeDocument, runId: string): Promise<void> {
+    this.document = document;
+    this.chosen.set(document.uri.toString(), runId);
+    await vscode.commands.executeCommand(`${ROUTING_VIEW_ID}.focus`);
+    await this.redraw();
+  }
+
+  private records(): RunRecord[] {
+    return this.document ? this.model.runs.routedRuns(this.document.uri.toString()) : [];
+  }
+
+  private shownRecord(): RunRecord | null {
+    const runs = this.records();
+    if (!runs.length || !this.document) return null;
+    const id = this.chosen.get(this.document.uri.toString());
+    // Default: the newest finished run (the chat's last answer, else the report).
+    const newest = [...runs].sort((a, b) => b.info.startedAt - a.info.startedAt)[0]!;
+    return runs.find((r) => r.info.id === id) ?? newest;
+  }
+
+  state(): RoutingState {
+    const runs = this.records();
+    const shown = this.shownRecord();
+    const topK = shown?.routing ? topKOf(shown) : 0;
+    const compare = shown ? comparisonRun(runs, shown) : null;
+    return {
+      volume: this.document?.name ?? null,
+      runs: runs.map(runOption),
+      run: shown ? routingRunView(shown, topK) : null,
+      compare: compare ? routingRunView(compare, topK) : null,
+      selection: this.selection,
+      style: this.style,
+      overlayId: this.overlayId,
+      ...(this.overlayId && this.heatmapRange ? { heatmapRange: this.heatmapRange } : {}),
+      ...(this.error ? { error: this.error } : {}),
+    };
+  }
+
+  private push(): void {
+    this.channel?.event({ type: 'routingState', state: this.state() });
+  }
+
+  private onMessage(message: RoutingViewToHost): undefined {
+    switch (message.type) {
+      case 'ready':
+        this.push();
+        break;
+      case 'selectRun':
+        if (this.document) this.chosen.set(this.document.uri.toString(), message.id);
+        void this.redraw();
+        break;
+      case 'selectExpert':
+        this.selection = { kind: 'expert', layerIndex: message.layerIndex, group: message.group, expert: message.expert };
+        void this.redraw();
+        break;
+      case 'selectDominant':
+        this.selection = { kind: 'dominant', layerIndex: message.layerIndex };
+        void this.redraw();
+        break;
+      case 'setStyle':
+        this.style = { ...this.style, ...message.style };
+        if (this.selection) void this.redraw();
+        else this.push();
+        break;
+      case 'clearHeatmap':
+        this.selection = null;
+        void this.clearHeatmap();
+        break;
+      case 'generateReport':
+        void vscode.commands.executeCommand('ctlens.generateReport', this.document?.uri);
+        break;
+      case 'openSample':
+        void vscode.commands.executeCommand('ctlens.openSample');
+        break;
+    }
+    return undefined;
+  }
+
+  /** Draws (or removes) the heatmap for the current run and selection, then refreshes the view. */
+  private async redraw(): Promise<void> {
+    const shown = this.shownRecord();
+    const doc = this.document;
+    this.error = undefined;
+    if (this.selection && shown?.routing && doc && selectionFits(this.selection, shown.routing)) {
+      const overlay = heatmapOverlay(shown.info.id, shown.routing, this.selection, this.style);
+      try {
+        await this.viewer.setOverlay(overlay, doc.uri, { reveal: false });
+        this.overlayId = overlay.id;
+        this.heatmapRange = overlay.range;
+      } catch (error) {
+        this.error = error instanceof Error ? error.message : String(error);
+        this.log.warn(`routing heatmap: ${this.error}`);
+      }
+    } else if (!this.selection) {
+      await this.clearHeatmap(false);
+    }
+    this.push();
+  }
+
+  private async clearHeatmap(push = true): Promise<void> {
+    if (this.overlayId && this.document) {
+      await this.viewer.clearOverlay(this.document.uri, this.overlayId).catch(() => {});
+    }
+    this.overlayId = null;
+    if (push) this.push();
+  }
+}
+
+function topKOf(record: RunRecord): number {
+  // Tokens per group that picked an expert: k per token, so the sum of one group's token counts / tokens = k.
+  const s = record.summary;
+  const r = record.routing;
+  if (!s || !r) return 0;
+  const n = r.grid[0] * r.grid[1] * r.grid[2];
+  const first = s.experts.filter((e) => e.layer === r.layers[0] && e.group === 0).reduce((a, e) => a + e.tokens, 0);
+  return n > 0 ? Math.round(first / n) : 0;
+}
