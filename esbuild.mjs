@@ -30,7 +30,7 @@ const builds = [
     platform: 'browser',
     format: 'iife',
     target: 'chrome120',
-    entryPoints: { viewer: 'webview/main.ts', standalone: 'webview/standalone.ts' },
+    entryPoints: { viewer: 'webview/main.ts', standalone: 'webview/standalone.ts', routing: 'webview/routing/main.ts', eval: 'webview/eval/main.ts' },
     outdir: 'dist/webview',
     loader: { '.css': 'css' },
   },
