@@ -148,6 +148,14 @@ export interface SessionOptions {
   viewport?: { width: number; height: number };
 }
 
+/** Sessions not closed yet, for the failure screenshots taken by hooks.ts. */
+const openSessions = new Set<Session>();
+
+/** Screenshot every open session as FAILED-<label>.png (called by hooks.ts after a failing test). */
+export async function screenshotOpenSessions(label: string): Promise<void> {
+  for (const s of openSessions) await s.screenshot(`FAILED-${label}`).catch(() => {});
+}
+
 export class Session {
   /** Console errors of the workbench and its webviews, in order (also written to console.log at close). */
   readonly consoleErrors: string[] = [];
@@ -163,6 +171,7 @@ export class Session {
     private readonly browserProfile: string,
   ) {
     this.knownLogs = new Set(listFiles(path.join(server.userDataDir, 'logs')));
+    openSessions.add(this);
   }
 
   /** Launch Chromium on the workspace and wait for the workbench. */
@@ -275,23 +284,48 @@ export class Session {
    */
   async openFile(relPath: string, via: 'quick-open' | 'explorer' = 'quick-open'): Promise<void> {
     const base = path.basename(relPath);
-    if (via === 'explorer') {
-      const row = this.page.locator('.explorer-folders-view .monaco-list-row', { hasText: base }).first();
-      await row.waitFor({ timeout: 30_000 });
-      await row.dblclick();
-    } else {
-      await this.page.keyboard.press('Escape');
-      await this.focusWorkbench();
-      await this.page.keyboard.press('Control+P');
-      const input = this.page.locator('.quick-input-widget input.input').first();
-      await input.waitFor({ timeout: 10_000 });
-      await input.fill(relPath);
-      // Quick Open searches files with ripgrep on the server; wait for the result row, then take it.
-      const row = this.quickInputRows().filter({ hasText: base }).first();
-      await row.waitFor({ timeout: 30_000 });
-      await row.click();
+    const dir = path.dirname(relPath);
+    for (let attempt = 1; ; attempt++) {
+      if (via === 'explorer') {
+        const row = this.page
+          .locator('.explorer-folders-view .monaco-list-row')
+          .filter({ has: this.page.locator('.label-name', { hasText: new RegExp(`^${escapeRegExp(base)}$`) }) })
+          .first();
+        await row.waitFor({ timeout: 30_000 });
+        await row.dblclick();
+      } else {
+        await this.page.keyboard.press('Escape');
+        await this.focusWorkbench();
+        await this.page.keyboard.press('Control+P');
+        const input = this.page.locator('.quick-input-widget input.input').first();
+        await input.waitFor({ timeout: 10_000 });
+        await input.fill(relPath);
+        // Quick Open lists recent files at once and search results (ripgrep on the server) later, so rows move
+        // while it fills: pick the row whose label is exactly the file (fuzzy matching also lists look-alikes).
+        const row = this.quickInputRows()
+          .filter({ has: this.page.locator('.label-name', { hasText: new RegExp(`^${escapeRegExp(base)}$`) }) })
+          .filter(dir === '.' ? {} : { has: this.page.locator('.label-description', { hasText: dir }) })
+          .first();
+        await row.waitFor({ timeout: 30_000 });
+        await this.page.waitForTimeout(300);
+        await row.click();
+      }
+      // The tab must be the ACTIVE one: a tab of the same file may be open already from earlier steps.
+      try {
+        await this.activeTab(base).waitFor({ timeout: 15_000 });
+        return;
+      } catch (e) {
+        if (attempt === 3) throw new Error(`opening ${relPath} did not make it the active editor: ${String(e)}`);
+      }
     }
-    await this.editorTab(base).waitFor({ timeout: 30_000 });
+  }
+
+  /** The active editor tab, if its label is exactly `name`. */
+  activeTab(name: string): Locator {
+    return this.page
+      .locator('.tabs-container .tab.active')
+      .filter({ has: this.page.locator('.label-name', { hasText: new RegExp(`^${escapeRegExp(name)}$`) }) })
+      .first();
   }
 
   /** Open files the way `code FILE` does in VS Code's terminal (no UI involved). Absolute paths. */
@@ -303,7 +337,7 @@ export class Session {
       settleMs: 0,
     });
     if (!ok) throw new Error(`could not open ${absPaths.join(', ')} through code-server's CLI socket`);
-    await this.editorTab(path.basename(absPaths[absPaths.length - 1]!)).waitFor({ timeout: 30_000 });
+    await this.activeTab(path.basename(absPaths[absPaths.length - 1]!)).waitFor({ timeout: 30_000 });
   }
 
   /**
@@ -313,11 +347,23 @@ export class Session {
   async acceptFileDialog(absPath: string): Promise<void> {
     const input = this.page.locator('.quick-input-widget input.input').first();
     await input.waitFor({ timeout: 15_000 });
-    await input.fill(absPath);
-    // The dialog validates the typed path asynchronously; Enter before that only completes the path.
-    await this.page.waitForTimeout(500);
-    await input.press('Enter');
-    await input.waitFor({ state: 'hidden', timeout: 15_000 });
+    // The dialog updates its list for the typed path asynchronously and ignores Enter while it is busy (more often
+    // so on a loaded machine): retype and press Enter again until it closes.
+    for (let attempt = 1; ; attempt++) {
+      if ((await input.inputValue()) !== absPath) await input.fill(absPath);
+      await this.quickInputRows()
+        .filter({ hasText: path.basename(absPath) })
+        .first()
+        .waitFor({ timeout: 5_000 })
+        .catch(() => {});
+      await input.press('Enter');
+      try {
+        await input.waitFor({ state: 'hidden', timeout: 5_000 });
+        return;
+      } catch (e) {
+        if (attempt === 4) throw new Error(`the file dialog did not accept ${absPath}: ${String(e)}`);
+      }
+    }
   }
 
   /** The editor tab whose label is `name`. */
@@ -326,22 +372,29 @@ export class Session {
   }
 
   /**
-   * The document inside the visible webview (custom editor or panel). VS Code web nests it twice: the webview
-   * host iframe, then `#active-frame`. Hidden webviews (background tabs) are skipped.
+   * The document inside the visible editor-area webview (the custom editor, or a webview panel). VS Code web nests
+   * it twice: the webview host iframe, then `#active-frame`. Hidden webviews (background tabs) are skipped, and so
+   * are sidebar/panel webview views (their host iframe's URL says `purpose=webviewView`).
    */
   viewer(): FrameLocator {
-    return this.page
-      .locator('iframe.webview.ready')
-      .filter({ visible: true })
-      .first()
-      .contentFrame()
-      .locator('iframe#active-frame')
-      .contentFrame();
+    return this.webview('editor');
+  }
+
+  /**
+   * The document of a visible webview: `editor` (custom editors, webview panels) or `view` (webview views in the
+   * sidebar or panel); `index` picks among several visible ones, in DOM order.
+   */
+  webview(kind: 'editor' | 'view', index = 0): FrameLocator {
+    const hosts = this.page.locator(
+      kind === 'view' ? 'iframe.webview.ready[src*="purpose=webviewView"]' : 'iframe.webview.ready:not([src*="purpose=webviewView"])',
+    );
+    return hosts.filter({ visible: true }).nth(index).contentFrame().locator('iframe#active-frame').contentFrame();
   }
 
   /** Save a full-window screenshot as NN-step.png in this session's artifact folder; returns the path. */
   async screenshot(step: string): Promise<string> {
-    const file = path.join(this.artifacts, `${String(++this.shots).padStart(2, '0')}-${step.replace(/[^\w.-]+/g, '-')}.png`);
+    const name = step.replace(/[^\w.-]+/g, '-').slice(0, 80);
+    const file = path.join(this.artifacts, `${String(++this.shots).padStart(2, '0')}-${name}.png`);
     await this.page.screenshot({ path: file });
     return file;
   }
@@ -383,6 +436,7 @@ export class Session {
 
   /** Close the browser and keep console errors and this window's logs next to the screenshots. */
   async close(): Promise<void> {
+    openSessions.delete(this);
     fs.writeFileSync(path.join(this.artifacts, 'console-errors.log'), this.consoleErrors.join('\n') + '\n');
     await this.context.close().catch(() => {});
     for (const f of this.ownLogs()) {
@@ -460,6 +514,10 @@ export async function imageStats(session: Session, png: Buffer): Promise<ImageSt
   } finally {
     await scratch.close();
   }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function listFiles(dir: string): string[] {
