@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm start [-- --port N] [-- --no-package] [-- --code-server]`
-// Builds and packs the extension, installs it into a real VS Code and opens the bundled sample CT (and the synthetic
-// chest phantoms the demo model was trained on, when the repository has them) in the CT Lens viewer:
+// Builds and packs the extension, installs it into a real VS Code and opens the bundled samples in the CT Lens viewer:
+// the real head CT and the synthetic chest phantom the demo model was trained on (in front).
 //  - a desktop VS Code when `code` is on PATH (`code --install-extension`, then `code WORKSPACE FILES`);
 //  - otherwise code-server 4.100.3 (VS Code 1.100.3 in the browser), fetched on first use into
 //    ~/.cache/ctlens/code-server-4.100.3 (CTLENS_CODE_SERVER_DIR overrides), on 127.0.0.1 without a password;
@@ -48,26 +48,27 @@ function parseArgs(/** @type {string[]} */ argv) {
 }
 
 /**
- * The folder VS Code opens: copies of the sample CT, its bone mask (try CT Lens: Open Overlay… with it) and the
- * committed synthetic chest phantoms, if any. Returns the workspace and the files to open, the one to look at last.
+ * The folder VS Code opens: copies of the samples — the real head CT, its bone mask (try CT Lens: Open Overlay… with
+ * it) and the synthetic chest phantom the demo model was trained on (`media/samples/chest_phantom.nii.gz`, or the
+ * committed phantom fixtures in a checkout that predates it). Returns the workspace and the files to open, the one
+ * to look at last: the chest phantom, since the model's reports are meaningful on it.
  */
 function prepareWorkspace() {
   const ws = path.join(STATE, 'workspace');
   fs.mkdirSync(ws, { recursive: true });
   const samples = path.join(ROOT, 'media', 'samples');
-  for (const f of ['head_ct_invesalius.nii.gz', 'head_ct_invesalius_bone_mask.nii.gz']) {
-    fs.copyFileSync(path.join(samples, f), path.join(ws, f));
-  }
+  const present = fs.readdirSync(samples).filter((f) => /\.nii(\.gz)?$/.test(f)).sort();
+  for (const f of present) fs.copyFileSync(path.join(samples, f), path.join(ws, f));
   const open = [path.join(ws, 'head_ct_invesalius.nii.gz')];
-  const phantoms = path.join(ROOT, 'test', 'fixtures', 'phantoms');
-  const chest = fs.existsSync(phantoms)
-    ? fs.readdirSync(phantoms, { recursive: true, encoding: 'utf8' }).filter((f) => /\.nii(\.gz)?$/.test(f)).sort()
-    : [];
-  if (chest.length > 0) {
-    fs.mkdirSync(path.join(ws, 'phantoms'), { recursive: true });
-    for (const f of chest) fs.copyFileSync(path.join(phantoms, f), path.join(ws, 'phantoms', path.basename(f)));
-    // The demo model was trained on synthetic chest phantoms: show one of those in front.
-    open.push(path.join(ws, 'phantoms', path.basename(chest[0])));
+  if (present.includes('chest_phantom.nii.gz')) {
+    open.push(path.join(ws, 'chest_phantom.nii.gz'));
+  } else {
+    const phantoms = path.join(ROOT, 'test', 'fixtures', 'phantoms');
+    const chest = fs.existsSync(phantoms) ? fs.readdirSync(phantoms).filter((f) => /\.nii(\.gz)?$/.test(f)).sort() : [];
+    if (chest.length > 0) {
+      fs.copyFileSync(path.join(phantoms, chest[0]), path.join(ws, chest[0]));
+      open.push(path.join(ws, chest[0]));
+    }
   }
   return { ws, open };
 }
