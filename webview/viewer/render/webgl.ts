@@ -136,6 +136,9 @@ void main() {
   int n = int(clamp((tf - tn) / uStep, 1.0, 2048.0));
   float dt = (tf - tn) / float(n);
   float best = -1e30;
+  // MIP: label maps are projected (the largest label along the ray, so a mask shows through bone); scalar maps
+  // (routing heatmaps, whose coarse grid also covers the air) are read where the ray's brightest voxel is, so the
+  // colour belongs to the structure the MIP shows.
   float bestOverlay = -1e30;
   vec3 acc = vec3(0.0);
   float alpha = 0.0;
@@ -146,19 +149,25 @@ void main() {
     if (!inVolume(t)) continue;
     float v = volumeValue(t);
     vec4 o = vec4(0.0);
+    float ov = -1e30;
     if (uOverlayMode > 0) {
-      float ov = overlayValue((uObjToOverlay * vec4(p, 1.0)).xyz);
-      bestOverlay = max(bestOverlay, ov);
+      ov = overlayValue((uObjToOverlay * vec4(p, 1.0)).xyz);
       o = overlayColor(ov);
     }
     if (uMode == 0) {
-      best = max(best, v);
+      if (uOverlayLabels) bestOverlay = max(bestOverlay, ov);
+      if (v > best) {
+        best = v;
+        if (!uOverlayLabels) bestOverlay = ov;
+      }
     } else {
       float s = clamp((v - uLower) * uInvWidth, 0.0, 1.0);
       // Opacity grows with the windowed value; per-mm density so the look does not depend on the step.
       float a = 1.0 - exp(-s * s * 0.35 * dt);
       vec3 col = mix(vec3(0.55, 0.35, 0.25), vec3(1.0, 0.97, 0.9), s);
-      if (o.a > 0.0) { col = mix(col, o.rgb, uOverlayOpacity); a = max(a, 1.0 - exp(-0.25 * uOverlayOpacity * dt)); }
+      // The overlay tints what is rendered; it adds no opacity of its own, so a map that also covers the air
+      // (a routing grid) does not wall the volume in.
+      if (o.a > 0.0 && s > 0.0) col = mix(col, o.rgb, uOverlayOpacity);
       acc += (1.0 - alpha) * a * col;
       alpha += (1.0 - alpha) * a;
       if (alpha > 0.97) break;
