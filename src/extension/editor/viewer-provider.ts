@@ -291,7 +291,8 @@ export class ViewerProvider implements vscode.CustomReadonlyEditorProvider<Volum
       },
       done: (_volume, decodeMs) => {
         channel.event({ type: 'volumeDone', decodeMs });
-        if (entry.overlay) void channel.request({ type: 'setOverlay', overlay: entry.overlay }).catch(() => {});
+        // A reloaded viewer gets its overlay back without switching the side panel away from what it showed.
+        if (entry.overlay) void channel.request({ type: 'setOverlay', overlay: entry.overlay, reveal: false }).catch(() => {});
       },
       error: (error) => channel.event({ type: 'volumeError', code: error.code, message: error.message }),
     });

@@ -28,6 +28,9 @@ export class ModelViewProvider implements vscode.TreeDataProvider<Row>, vscode.D
   constructor(private readonly model: ModelFeature) {
     this.disposables.push(
       { dispose: model.service.onDidChangeStatus(() => this.changed.fire()) },
+      // The host's process id changes when it is restarted after a crash (shortly after) and is known after a run.
+      { dispose: model.service.onCrash(() => setTimeout(() => this.changed.fire(), 1000)) },
+      model.onDidChangeRuns(() => this.changed.fire()),
       vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('ctlens') && this.changed.fire()),
     );
   }
