@@ -64,6 +64,11 @@ export interface RunResultInfo {
   decoding: string;
   /** Multiple-choice questions: the choice (0–3) the answer picks, by the benchmark's own rule; null if none. */
   pickedChoice?: number | null;
+  /**
+   * ms from the request to the first streamed text, measured in the extension host: what the user waited, including
+   * model loading (first run), preprocessing and the model host's queue.
+   */
+  firstTextMs?: number;
 }
 
 export interface RunInfo {

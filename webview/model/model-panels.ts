@@ -56,6 +56,7 @@ export function resultLine(r: RunResultInfo): string {
     `prefill ${ms(t.prefillMs)}`,
     `${t.newTokens} tokens in ${ms(t.decodeMs)}${t.tokensPerSecond > 0 ? ` (${t.tokensPerSecond.toFixed(0)} tokens/s)` : ''}`,
     `total ${ms(t.totalMs)}`,
+    ...(r.firstTextMs !== undefined ? [`first text after ${ms(r.firstTextMs)}`] : []),
     r.decoding,
   ];
   if (r.finishReason === 'length') parts.push('stopped at the token limit');

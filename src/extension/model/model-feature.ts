@@ -256,7 +256,7 @@ export class ModelFeature implements ModelBridge, vscode.Disposable {
     if (run.status === 'done' && run.result) {
       const t = run.result.timings;
       this.log.info(
-        `${name}: ${what} done on ${run.result.provider}: ${t.newTokens} tokens, vision ${Math.round(t.visionMs)} ms, prefill ${Math.round(t.prefillMs)} ms, decode ${Math.round(t.decodeMs)} ms (${t.tokensPerSecond.toFixed(0)} tokens/s), ${run.result.decoding}`,
+        `${name}: ${what} done on ${run.result.provider}: ${t.newTokens} tokens, vision ${Math.round(t.visionMs)} ms, prefill ${Math.round(t.prefillMs)} ms, decode ${Math.round(t.decodeMs)} ms (${t.tokensPerSecond.toFixed(0)} tokens/s), first text ${Math.round(run.result.firstTextMs ?? NaN)} ms after the request, ${run.result.decoding}`,
       );
     } else if (run.status === 'cancelled') this.log.info(`${name}: ${what} stopped after ${run.chunks} streamed pieces`);
     else if (run.status === 'failed') this.log.error(`${name}: ${what} failed: ${run.error ?? ''}`);

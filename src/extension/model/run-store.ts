@@ -88,7 +88,7 @@ export class RunStore {
   private nextId = 1;
   private active = 0;
 
-  constructor(private readonly options: { flushMs?: number; now?: () => number } = {}) {}
+  constructor(private readonly options: { flushMs?: number; now?: () => number; clock?: () => number } = {}) {}
 
   onEvent(listener: (event: RunEvent) => void): () => void {
     this.listeners.add(listener);
@@ -212,6 +212,9 @@ export class RunStore {
     const signal = controller.signal;
     const key = v.key;
     const update = () => this.emit({ type: 'update', key, run: { ...info } });
+    const clock = this.options.clock ?? (() => performance.now());
+    const t0 = clock();
+    let firstTextMs: number | undefined;
     let pending = '';
     let timer: ReturnType<typeof setTimeout> | null = null;
     const flush = () => {
@@ -250,6 +253,7 @@ export class RunStore {
               update();
               return;
             }
+            firstTextMs ??= clock() - t0;
             info.text += e.text;
             info.chunks++;
             pending += e.text;
@@ -271,6 +275,7 @@ export class RunStore {
         finishReason: result.finishReason,
         decoding: deps.decoding,
         ...(picked !== undefined ? { pickedChoice: picked === null ? null : 'abcd'.indexOf(picked) } : {}),
+        ...(firstTextMs !== undefined ? { firstTextMs } : {}),
       };
       record.routing = result.routing;
       record.summary = result.routingSummary;

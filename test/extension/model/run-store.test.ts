@@ -85,6 +85,7 @@ describe('extension/model/run-store', () => {
     assert.equal(run.info.text, 'Findings: none.');
     assert.equal(run.info.chunks, 4);
     assert.equal(run.info.result?.decoding, 'greedy');
+    assert.ok(run.info.result!.firstTextMs! >= 0 && run.info.result!.firstTextMs! <= run.info.result!.timings.totalMs + 1000);
     assert.deepEqual(run.info.result?.notices, result('').notices);
     assert.ok(run.routing, 'the routing of a done run is kept for the Routing view');
     assert.equal(store.state('vol').report?.text, 'Findings: none.');
