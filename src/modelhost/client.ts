@@ -305,7 +305,9 @@ export class ModelHostClient {
     const p = this.running;
     if (!p || msg.id !== p.id) return;
     if (msg.type === 'event') {
-      p.options.onEvent?.(msg.event);
+      // Tokens the host produced before our cancel reached it are still in the pipe; a caller that aborted has
+      // said it wants no more, so they are dropped here (the host itself stops within one step of the cancel).
+      if (!p.options.signal?.aborted) p.options.onEvent?.(msg.event);
       return;
     }
     this.running = null;
