@@ -124,7 +124,12 @@ describe('webview/standalone page in headless Chromium', function () {
       const n0 = Number(before!.split(' ')[0]);
       assert.equal(await info(), `${n0 + 2} / 108`);
       await page.keyboard.press('PageDown');
-      assert.equal(await info(), `${n0 + 1} / 108`);
+      // The slice label is redrawn on the next animation frame, which a loaded machine can delay past the key press.
+      const expected = `${n0 + 1} / 108`;
+      await page
+        .waitForFunction((t) => document.querySelector('#ctl-view-axial .ctl-view-info')!.textContent === t, expected, { timeout: 5000 })
+        .catch(() => undefined);
+      assert.equal(await info(), expected);
       // Hovering shows the voxel under the cursor.
       assert.equal(await page.getAttribute('#ctl-readout', 'data-source'), 'cursor');
 
