@@ -3,6 +3,7 @@
 // each displayed point's WORLD position; a coarse grid and a full-resolution mask both land in the right place
 // without resampling on the producer's side. Pure data: crosses the webview boundary by structured clone.
 
+import { linearDeterminant } from '../core/nifti/affine';
 import type { Mat4, NiftiVolume } from '../core/nifti/types';
 
 export type OverlayKind = 'label' | 'scalar';
@@ -74,11 +75,7 @@ export function validateOverlay(overlay: OverlayVolume): string | null {
   if (a.length !== 4 || a.some((row) => row.length !== 4 || row.some((v) => !Number.isFinite(v)))) {
     return 'InvalidOverlay: affine must be a finite 4×4 matrix';
   }
-  const det =
-    a[0]![0]! * (a[1]![1]! * a[2]![2]! - a[1]![2]! * a[2]![1]!) -
-    a[0]![1]! * (a[1]![0]! * a[2]![2]! - a[1]![2]! * a[2]![0]!) +
-    a[0]![2]! * (a[1]![0]! * a[2]![1]! - a[1]![1]! * a[2]![0]!);
-  if (Math.abs(det) < 1e-12) return 'InvalidOverlay: affine is singular';
+  if (Math.abs(linearDeterminant(a)) < 1e-12) return 'InvalidOverlay: affine is singular';
   if (overlay.kind === 'label' && !(overlay.data instanceof Uint8Array)) {
     return 'InvalidOverlay: label maps must be Uint8Array';
   }

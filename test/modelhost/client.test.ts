@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ModelHostClient } from '../../src/modelhost/client';
 import type { GenerateEvent, GenerateParams } from '../../src/shared/modelhost-protocol';
 import { DEMO_PACKAGE, modelInput, REPO } from '../core/model/package-fixture';
-import { applyAffine } from '../../src/core/model/canonical';
+import { applyAffine } from '../../src/core/nifti/affine';
 import { expertOverlay } from '../../src/core/model/routing';
 import { validateOverlay } from '../../src/shared/overlay';
 

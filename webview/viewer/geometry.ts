@@ -9,6 +9,7 @@
 // The views are planes of the display grid, so every displayed pixel is an exact voxel of the file and the readout
 // never interpolates; world positions (readout in mm, overlays with their own affine) go through the affine.
 
+import { applyAffine, invertAffine, multiply4 } from '../../src/core/nifti/affine';
 import type { Mat4, NiftiHeader } from '../../src/core/nifti/types';
 import { canonicalTransform } from '../../src/core/volume/orientation';
 
@@ -18,56 +19,7 @@ export const SLICE_VIEWS: readonly SliceView[] = ['axial', 'coronal', 'sagittal'
 export type Convention = 'radiological' | 'neurological';
 
 // ------------------------------------------------------------------ 4×4 affines (row-major, last row 0 0 0 1)
-
-export function identity(): Mat4 {
-  return [
-    [1, 0, 0, 0],
-    [0, 1, 0, 0],
-    [0, 0, 1, 0],
-    [0, 0, 0, 1],
-  ];
-}
-
-export function multiply(a: Mat4, b: Mat4): Mat4 {
-  const out = identity();
-  for (let r = 0; r < 4; r++) {
-    for (let c = 0; c < 4; c++) {
-      let s = 0;
-      for (let k = 0; k < 4; k++) s += a[r]![k]! * b[k]![c]!;
-      out[r]![c] = s;
-    }
-  }
-  return out;
-}
-
-export function apply(m: Mat4, p: readonly number[]): Vec3 {
-  const x = p[0]!;
-  const y = p[1]!;
-  const z = p[2]!;
-  return [
-    m[0]![0]! * x + m[0]![1]! * y + m[0]![2]! * z + m[0]![3]!,
-    m[1]![0]! * x + m[1]![1]! * y + m[1]![2]! * z + m[1]![3]!,
-    m[2]![0]! * x + m[2]![1]! * y + m[2]![2]! * z + m[2]![3]!,
-  ];
-}
-
-/** Inverse of an affine transform; throws on a singular one (callers validate affines first). */
-export function invert(m: Mat4): Mat4 {
-  const a = m[0]![0]!, b = m[0]![1]!, c = m[0]![2]!;
-  const d = m[1]![0]!, e = m[1]![1]!, f = m[1]![2]!;
-  const g = m[2]![0]!, h = m[2]![1]!, i = m[2]![2]!;
-  const det = a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g);
-  if (!Number.isFinite(det) || Math.abs(det) < 1e-300) throw new RangeError('singular affine');
-  const r = [
-    [(e * i - f * h) / det, (c * h - b * i) / det, (b * f - c * e) / det],
-    [(f * g - d * i) / det, (a * i - c * g) / det, (c * d - a * f) / det],
-    [(d * h - e * g) / det, (b * g - a * h) / det, (a * e - b * d) / det],
-  ];
-  const t = [m[0]![3]!, m[1]![3]!, m[2]![3]!];
-  const out: Mat4 = r.map((row) => [...row, -(row[0]! * t[0]! + row[1]! * t[1]! + row[2]! * t[2]!)]);
-  out.push([0, 0, 0, 1]);
-  return out;
-}
+// Multiply, apply and invert are the core's (src/core/nifti/affine.ts), shared with the NIfTI reader and the model.
 
 /** Scales (and shifts) rows: out = diag(s)·m + t, a common step from voxel to texture coordinates. */
 function scaleRows(m: Mat4, s: Vec3, t: Vec3): Mat4 {
@@ -112,18 +64,18 @@ export function displayFrame(fileDims: Vec3, affine: Mat4, axes: CanonicalAxes):
     P[a.fileAxis]![3] = a.flip ? fileDims[a.fileAxis] - 1 : 0;
   });
   const norms = [0, 1, 2].map((c) => Math.hypot(affine[0]![c]!, affine[1]![c]!, affine[2]![c]!) || 1);
-  const displayToWorld = multiply(affine, P);
+  const displayToWorld = multiply4(affine, P);
   return {
     fileDims: [...fileDims],
     dims: axes.map((a) => fileDims[a.fileAxis]) as Vec3,
     spacing: axes.map((a) => norms[a.fileAxis]!) as Vec3,
     axes,
     displayToFile: P,
-    fileToDisplay: invert(P),
+    fileToDisplay: invertAffine(P),
     fileToWorld: affine,
-    worldToFile: invert(affine),
+    worldToFile: invertAffine(affine),
     displayToWorld,
-    worldToDisplay: invert(displayToWorld),
+    worldToDisplay: invertAffine(displayToWorld),
   };
 }
 
@@ -244,7 +196,7 @@ export function screenToDisplayMatrix(frame: DisplayFrame, axes: ViewAxes, port:
 }
 
 export function screenToDisplay(frame: DisplayFrame, axes: ViewAxes, port: ViewPort, slice: number, x: number, y: number): Vec3 {
-  return apply(screenToDisplayMatrix(frame, axes, port, slice), [x, y, 0]);
+  return applyAffine(screenToDisplayMatrix(frame, axes, port, slice), [x, y, 0]);
 }
 
 /** Screen position of a display point (its component along the normal is ignored). */
@@ -286,9 +238,9 @@ export function panBy(frame: DisplayFrame, axes: ViewAxes, port: ViewPort, dx: n
  * shader does one multiply and the interpolated varying is exact.
  */
 export function ndcToFileTexMatrix(frame: DisplayFrame, axes: ViewAxes, port: ViewPort, slice: number): Mat4 {
-  const screenToFile = multiply(frame.displayToFile, screenToDisplayMatrix(frame, axes, port, slice));
+  const screenToFile = multiply4(frame.displayToFile, screenToDisplayMatrix(frame, axes, port, slice));
   const toTex = scaleRows(screenToFile, frame.fileDims.map((n) => 1 / n) as Vec3, frame.fileDims.map((n) => 0.5 / n) as Vec3);
-  return multiply(toTex, ndcToScreenMatrix(port));
+  return multiply4(toTex, ndcToScreenMatrix(port));
 }
 
 /** NDC (x, y in [-1, 1], y up) → screen pixels (y down). */
@@ -303,7 +255,7 @@ export function ndcToScreenMatrix(port: { width: number; height: number }): Mat4
 
 /** Display voxel of the base volume → voxel of another volume (an overlay) through world space. */
 export function displayToOtherVoxel(frame: DisplayFrame, otherAffine: Mat4): Mat4 {
-  return multiply(invert(otherAffine), frame.displayToWorld);
+  return multiply4(invertAffine(otherAffine), frame.displayToWorld);
 }
 
 /** Like ndcToFileTexMatrix for a volume with its own affine and dims, reached through world space. */
@@ -315,9 +267,9 @@ export function ndcToOtherTexMatrix(
   otherAffine: Mat4,
   otherDims: Vec3,
 ): Mat4 {
-  const screenToOther = multiply(displayToOtherVoxel(frame, otherAffine), screenToDisplayMatrix(frame, axes, port, slice));
+  const screenToOther = multiply4(displayToOtherVoxel(frame, otherAffine), screenToDisplayMatrix(frame, axes, port, slice));
   const toTex = scaleRows(screenToOther, otherDims.map((n) => 1 / n) as Vec3, otherDims.map((n) => 0.5 / n) as Vec3);
-  return multiply(toTex, ndcToScreenMatrix(port));
+  return multiply4(toTex, ndcToScreenMatrix(port));
 }
 
 /** Clamps a display index into the grid and rounds it to a voxel. */

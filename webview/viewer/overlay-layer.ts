@@ -3,9 +3,10 @@
 // full-resolution mask both land where they belong. Label maps sample the nearest voxel; scalar maps interpolate
 // trilinearly with clamp-to-edge, as the GPU's linear filtering does, so both renderers agree.
 
+import { applyAffine } from '../../src/core/nifti/affine';
 import type { Mat4 } from '../../src/core/nifti/types';
 import { defaultOverlayStyle, OverlayColormap, OverlayStyle, OverlayVolume } from '../../src/shared/overlay';
-import { apply, DisplayFrame, displayToOtherVoxel } from './geometry';
+import { DisplayFrame, displayToOtherVoxel } from './geometry';
 
 // ------------------------------------------------------------------ colormaps as 256-entry RGBA tables
 
@@ -132,7 +133,7 @@ export function sampleOverlayVoxel(layer: OverlayLayer, p: readonly number[]): n
 
 /** Overlay value at a base display point. */
 export function sampleOverlayAtDisplay(layer: OverlayLayer, d: readonly number[]): number {
-  return sampleOverlayVoxel(layer, apply(layer.displayToOverlay, d));
+  return sampleOverlayVoxel(layer, applyAffine(layer.displayToOverlay, d));
 }
 
 /** Legend entries: the label values present (label maps), or the colour bar's ends (scalar maps). */

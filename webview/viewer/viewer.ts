@@ -5,13 +5,13 @@
 
 import { PerspectiveCamera } from 'three';
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
+import { applyAffine } from '../../src/core/nifti/affine';
 import { decodeNifti } from '../../src/core/nifti/decode';
 import type { NiftiHeader, VoxelArray } from '../../src/core/nifti/types';
 import { OVERLAY_COLORMAPS, OverlayColormap, OverlayStyle, OverlayVolume, validateOverlay } from '../../src/shared/overlay';
 import type { ViewerLayout, ViewerRenderer, ViewerRendererChoice } from '../../src/shared/protocol';
 import { appendTab, buildDom, el, ViewerDom, ViewName, VIEW_NAMES } from './dom';
 import {
-  apply,
   clampDisplayIndex,
   Convention,
   defaultViewPort,
@@ -768,7 +768,7 @@ class ViewerImpl implements Viewer {
     const volume = this.vol;
     if (volume) {
       const ijk = displayToFileIndex(volume.frame, this.crosshair);
-      this.emit('crosshair', { ijk, value: volume.valueAtFile(...ijk), world: apply(volume.frame.fileToWorld, ijk) });
+      this.emit('crosshair', { ijk, value: volume.valueAtFile(...ijk), world: applyAffine(volume.frame.fileToWorld, ijk) });
     }
     this.stateChanged();
   }
@@ -787,7 +787,7 @@ class ViewerImpl implements Viewer {
     const d = this.cursor && insideDisplay(volume.frame, this.cursor.display) ? clampDisplayIndex(volume.frame, this.cursor.display) : this.crosshair;
     const ijk = displayToFileIndex(volume.frame, d);
     const value = volume.valueAtFile(...ijk);
-    const world = apply(volume.frame.fileToWorld, ijk);
+    const world = applyAffine(volume.frame.fileToWorld, ijk);
     const label = volume.looksLikeCT ? 'HU' : 'Value';
     let text = `${label} ${Number.isNaN(value) ? '…' : formatNumber(value)} · voxel (${ijk.join(', ')}) · (${world.map((w) => w.toFixed(1)).join(', ')}) mm`;
     if (this.layer) {

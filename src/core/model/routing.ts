@@ -9,10 +9,10 @@
 // Token order inside router_probs is slice-major: n = (d·Hg + h)·Wg + w, the same as the overlay's i-fastest order
 // with i along R (w), j along A (h), k along S (d) — so the data is used as is.
 
+import { multiply4 } from '../nifti/affine';
 import type { Mat4 } from '../nifti/types';
 import type { OverlayVolume } from '../../shared/overlay';
 import type { ExpertLoad, InputGeometry, RoutingData, RoutingSummary } from '../../shared/modelhost-protocol';
-import { matmul4 } from './canonical';
 
 /** Token-grid voxel (i→R, j→A, k→S) → canonical voxel index, for a grid [Dg, Hg, Wg] over canonical dims. */
 export function gridToCanonical(grid: [number, number, number], canonicalDims: [number, number, number]): Mat4 {
@@ -29,7 +29,7 @@ export function gridToCanonical(grid: [number, number, number], canonicalDims: [
 
 /** Token-grid voxel → world mm (RAS): the affine of every routing overlay of a run. */
 export function routingGridAffine(grid: [number, number, number], geometry: InputGeometry): Mat4 {
-  return matmul4(geometry.canonicalAffine, gridToCanonical(grid, geometry.canonicalDims));
+  return multiply4(geometry.canonicalAffine, gridToCanonical(grid, geometry.canonicalDims));
 }
 
 function tokenCount(r: RoutingData): number {

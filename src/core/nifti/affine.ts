@@ -15,6 +15,9 @@ export function identity4(): Mat4 {
   ];
 }
 
+// The 4×4 arithmetic below is the one copy that the NIfTI reader, the model's routing grid and the viewer's
+// coordinate frames all use (webview/viewer/geometry.ts), so a world position means the same thing everywhere.
+
 export function multiply4(a: Mat4, b: Mat4): Mat4 {
   const out = identity4();
   for (let r = 0; r < 4; r++) {
@@ -27,9 +30,38 @@ export function multiply4(a: Mat4, b: Mat4): Mat4 {
   return out;
 }
 
-/** Applies an affine to a voxel index (or any point): returns [x, y, z]. */
-export function applyAffine(m: Mat4, i: number, j: number, k: number): [number, number, number] {
-  return [0, 1, 2].map((r) => m[r]![0]! * i + m[r]![1]! * j + m[r]![2]! * k + m[r]![3]!) as [number, number, number];
+/** Applies an affine to a voxel index (or any point; only its first three components are read): returns [x, y, z]. */
+export function applyAffine(m: Mat4, p: readonly number[]): [number, number, number] {
+  const x = p[0]!;
+  const y = p[1]!;
+  const z = p[2]!;
+  return [0, 1, 2].map((r) => m[r]![0]! * x + m[r]![1]! * y + m[r]![2]! * z + m[r]![3]!) as [number, number, number];
+}
+
+/** Determinant of an affine's 3×3 linear part (zero: it collapses space, so it cannot be inverted). */
+export function linearDeterminant(m: Mat4): number {
+  const a = m[0]![0]!, b = m[0]![1]!, c = m[0]![2]!;
+  const d = m[1]![0]!, e = m[1]![1]!, f = m[1]![2]!;
+  const g = m[2]![0]!, h = m[2]![1]!, i = m[2]![2]!;
+  return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g);
+}
+
+/** Inverse of an affine (last row 0 0 0 1); throws a RangeError on a singular one (callers validate affines first). */
+export function invertAffine(m: Mat4): Mat4 {
+  const a = m[0]![0]!, b = m[0]![1]!, c = m[0]![2]!;
+  const d = m[1]![0]!, e = m[1]![1]!, f = m[1]![2]!;
+  const g = m[2]![0]!, h = m[2]![1]!, i = m[2]![2]!;
+  const det = linearDeterminant(m);
+  if (!Number.isFinite(det) || Math.abs(det) < 1e-300) throw new RangeError('singular affine');
+  const r = [
+    [(e * i - f * h) / det, (c * h - b * i) / det, (b * f - c * e) / det],
+    [(f * g - d * i) / det, (a * i - c * g) / det, (c * d - a * f) / det],
+    [(d * h - e * g) / det, (b * g - a * h) / det, (a * e - b * d) / det],
+  ];
+  const t = [m[0]![3]!, m[1]![3]!, m[2]![3]!];
+  const out: Mat4 = r.map((row) => [...row, -(row[0]! * t[0]! + row[1]! * t[1]! + row[2]! * t[2]!)]);
+  out.push([0, 0, 0, 1]);
+  return out;
 }
 
 /** sform: the three srow_* rows as written. */

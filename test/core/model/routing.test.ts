@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { applyAffine, invertAffine } from '../../../src/core/model/canonical';
 import { preprocessVolume, type PreprocessSpec } from '../../../src/core/model/preprocess';
 import {
   dominantExpertOverlay,
@@ -8,6 +7,7 @@ import {
   routingShapeProblem,
   summarizeRouting,
 } from '../../../src/core/model/routing';
+import { applyAffine, invertAffine } from '../../../src/core/nifti/affine';
 import type { Mat4 } from '../../../src/core/nifti/types';
 import type { RoutingData } from '../../../src/shared/modelhost-protocol';
 import { validateOverlay } from '../../../src/shared/overlay';

@@ -1,6 +1,6 @@
 // Axis codes of arbitrary affines (rotations, flips, zooms, shears, degenerate) against nibabel's aff2axcodes.
 import * as assert from 'node:assert/strict';
-import { axisCodes, ioOrientation } from '../../../src/core/nifti/affine';
+import { applyAffine, axisCodes, invertAffine, ioOrientation, linearDeterminant, multiply4 } from '../../../src/core/nifti/affine';
 import { EXPECTED } from './fixtures';
 
 describe('core/nifti/affine', () => {
@@ -23,5 +23,17 @@ describe('core/nifti/affine', () => {
     assert.equal(axisCodes(diag(-0.9, 0.9, 1.5)), 'LAS');
     assert.equal(axisCodes(diag(0.8, 0.8, 1)), 'RAS');
     assert.equal(axisCodes(diag(-1, -1, 1)), 'LPS');
+  });
+
+  it('inverts affines', () => {
+    // LAS zooms with a shift, rotated by 33° about z: the inverse undoes both the linear part and the shift.
+    const c = Math.cos((33 * Math.PI) / 180);
+    const s = Math.sin((33 * Math.PI) / 180);
+    const rot = [[c, -s, 0, 0], [s, c, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]];
+    const m = multiply4(rot, [[-0.7, 0, 0, 1], [0, 0.5, 0, 2], [0, 0, 3, 3], [0, 0, 0, 1]]);
+    assert.ok(Math.abs(linearDeterminant(m) - -0.7 * 0.5 * 3) < 1e-12);
+    const back = applyAffine(multiply4(invertAffine(m), m), [4, 5, 6]);
+    back.forEach((v, n) => assert.ok(Math.abs(v - [4, 5, 6][n]!) <= 1e-12, `${back} vs 4,5,6`));
+    assert.throws(() => invertAffine([[1, 0, 0, 0], [0, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]), /singular/);
   });
 });

@@ -25,8 +25,8 @@ describe('core/volume/orientation', () => {
         // The index mapping and the affines agree: same world point, same value.
         const f = canonicalToFile(t, volume.header.dims, v.ijk);
         assert.ok(sameValue(valueAt(volume, ...f), v.value), `file ${f} for canonical ${v.ijk}`);
-        const a = applyAffine(t.affine, i, j, k);
-        const b = applyAffine(volume.header.affine, ...f);
+        const a = applyAffine(t.affine, v.ijk);
+        const b = applyAffine(volume.header.affine, f);
         a.forEach((x, n) => assert.ok(Math.abs(x - b[n]!) < 1e-6, `world ${a} vs ${b}`));
       }
     });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { applyAffine } from '../../../src/core/nifti/affine';
 import type { NiftiVolume } from '../../../src/core/nifti/types';
 import { defaultOverlayStyle, overlayFromVolume, OverlayVolume, validateOverlay } from '../../../src/shared/overlay';
-import { apply, displayFrameOf, fileToDisplayIndex } from '../../../webview/viewer/geometry';
+import { displayFrameOf, fileToDisplayIndex } from '../../../webview/viewer/geometry';
 import {
   colormapIndex,
   colormapLUT,
@@ -23,7 +24,7 @@ describe('webview/viewer/overlay-layer', () => {
   it('samples at the world position of each displayed voxel, through the overlay affine', () => {
     const layer = createOverlayLayer(frame, { ...scalar, kind: 'label', data: Uint8Array.from(values) });
     for (const [i, j, k] of [[9, 0, 0], [0, 7, 5], [4, 3, 2], [7, 6, 1]] as const) {
-      const world = apply(baseAffine, [i, j, k]);
+      const world = applyAffine(baseAffine, [i, j, k]);
       // The overlay voxel whose cell contains the world point (nearest centre).
       const ov = [(world[0] - 0.5) / 2, (world[1] - 0.5) / 2, (world[2] - 1) / 4].map((v) => Math.round(v));
       const expected = ov[0]! + 5 * (ov[1]! + 4 * ov[2]!) + 0; // + 0 turns −0 into 0
@@ -34,12 +35,12 @@ describe('webview/viewer/overlay-layer', () => {
   it('interpolates scalar maps trilinearly (clamped at the edges) and is NaN outside the grid', () => {
     const layer = createOverlayLayer(frame, scalar);
     // World (1.5, 0.5, 1) is halfway between overlay voxels (0,0,0) and (1,0,0): values 0 and 1.
-    const d = apply(frame.worldToDisplay, [1.5, 0.5, 1]);
+    const d = applyAffine(frame.worldToDisplay, [1.5, 0.5, 1]);
     assert.ok(Math.abs(sampleOverlayAtDisplay(layer, d) - 0.5) < 1e-9);
     // Just inside the first voxel's outer half: clamped to voxel 0's value.
-    assert.ok(Math.abs(sampleOverlayAtDisplay(layer, apply(frame.worldToDisplay, [-0.3, 0.5, 1]))) < 1e-9);
-    assert.ok(Number.isNaN(sampleOverlayAtDisplay(layer, apply(frame.worldToDisplay, [-0.6, 0.5, 1]))));
-    assert.ok(Number.isNaN(sampleOverlayAtDisplay(layer, apply(frame.worldToDisplay, [3, 3, 13]))));
+    assert.ok(Math.abs(sampleOverlayAtDisplay(layer, applyAffine(frame.worldToDisplay, [-0.3, 0.5, 1]))) < 1e-9);
+    assert.ok(Number.isNaN(sampleOverlayAtDisplay(layer, applyAffine(frame.worldToDisplay, [-0.6, 0.5, 1]))));
+    assert.ok(Number.isNaN(sampleOverlayAtDisplay(layer, applyAffine(frame.worldToDisplay, [3, 3, 13]))));
   });
 
   it('colours by threshold, range and colormap', () => {

@@ -2,7 +2,8 @@
 // broken (NiiVue's VS Code extension shows a black canvas on some Linux machines), and as the reference the WebGL
 // output is checked against. Nearest-voxel sampling: each screen pixel shows the display voxel under its centre.
 
-import { apply, DisplayFrame, multiply, ViewAxes, ViewPort, screenToDisplayMatrix } from '../geometry';
+import { applyAffine, multiply4 } from '../../../src/core/nifti/affine';
+import { DisplayFrame, ViewAxes, ViewPort, screenToDisplayMatrix } from '../geometry';
 import { colormapIndex, colormapLUT, OverlayLayer, sampleOverlayVoxel } from '../overlay-layer';
 import type { ViewerVolume } from '../volume';
 import type { WindowLevel } from '../windowing';
@@ -46,13 +47,13 @@ export function renderSliceCPU(target: RGBATarget, input: SliceRenderInput): voi
     [0, 0, 1, 0],
     [0, 0, 0, 1],
   ];
-  const toDisplay = multiply(screenToDisplayMatrix(frame, axes, port, slice), deviceToScreen);
-  const toFile = multiply(frame.displayToFile, toDisplay);
-  const toOverlay = overlay ? multiply(overlay.displayToOverlay, toDisplay) : null;
+  const toDisplay = multiply4(screenToDisplayMatrix(frame, axes, port, slice), deviceToScreen);
+  const toFile = multiply4(frame.displayToFile, toDisplay);
+  const toOverlay = overlay ? multiply4(overlay.displayToOverlay, toDisplay) : null;
   const lut = overlay ? colormapLUT(overlay.style.colormap) : null;
   const alpha = overlay ? overlay.style.opacity : 0;
 
-  const f0 = apply(toFile, [0, 0, 0]);
+  const f0 = applyAffine(toFile, [0, 0, 0]);
   const fx = [toFile[0]![0]!, toFile[1]![0]!, toFile[2]![0]!];
   const fy = [toFile[0]![1]!, toFile[1]![1]!, toFile[2]![1]!];
   const p = [0, 0, 0];

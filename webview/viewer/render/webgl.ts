@@ -28,8 +28,9 @@ import {
   Vector3,
   WebGLRenderer,
 } from 'three';
+import { multiply4 } from '../../../src/core/nifti/affine';
 import type { Mat4 } from '../../../src/core/nifti/types';
-import { DisplayFrame, multiply, ndcToFileTexMatrix, ndcToOtherTexMatrix, Vec3, ViewAxes, ViewPort } from '../geometry';
+import { DisplayFrame, ndcToFileTexMatrix, ndcToOtherTexMatrix, Vec3, ViewAxes, ViewPort } from '../geometry';
 import { colormapLUT, OverlayLayer } from '../overlay-layer';
 import type { ViewerVolume } from '../volume';
 import type { WindowLevel } from '../windowing';
@@ -376,7 +377,7 @@ export class GpuRenderer {
     (this.rayMaterial.uniforms.uHalf!.value as Vector3).set(size[0] / 2, size[1] / 2, size[2] / 2);
     this.rayMaterial.uniforms.uStep!.value = Math.min(...spacing);
     this.rayMaterial.uniforms.uObjToTex!.value = toMatrix4(
-      toTexture(multiply(volume.frame.displayToFile, objectToDisplay(volume.frame, size)), volume.frame.fileDims),
+      toTexture(multiply4(volume.frame.displayToFile, objectToDisplay(volume.frame, size)), volume.frame.fileDims),
     );
   }
 
@@ -443,7 +444,7 @@ export class GpuRenderer {
     if (layer && this.volume && this.rayMesh) {
       const size = this.boxSize!;
       this.rayMaterial.uniforms.uObjToOverlay!.value = toMatrix4(
-        toTexture(multiply(layer.displayToOverlay, objectToDisplay(this.volume.frame, size)), layer.overlay.dims),
+        toTexture(multiply4(layer.displayToOverlay, objectToDisplay(this.volume.frame, size)), layer.overlay.dims),
       );
     }
   }
