@@ -1,19 +1,25 @@
-// The viewer webview's HTML and its Content Security Policy. Nothing runs but our own bundle (nonce'd), styles and
-// images come only from the extension's own files (plus blob:/data: images), no remote content, no eval, no inline
-// style attributes. No `vscode` import, so the policy is unit-tested.
+// The HTML and Content Security Policy of every CT Lens webview (the viewer, the Routing view, the evaluation table).
+// Nothing runs but our own bundle (nonce'd), styles and images come only from the extension's own files (plus
+// blob:/data: images), no remote content, no eval, no inline style attributes. One page builder, so no webview can
+// drift from the policy; no `vscode` import, so the policy is unit-tested.
 
 import { randomBytes } from 'node:crypto';
 import type { ViewerSettings } from '../../shared/protocol';
 
-export interface ViewerHtmlParams {
+export interface WebviewHtmlParams {
   /** webview.cspSource */
   cspSource: string;
   nonce: string;
-  /** webview URIs (asWebviewUri) of dist/webview/viewer.js and media/viewer/viewer.css. */
+  /** webview URIs (asWebviewUri) of the page's bundle in dist/webview/ and its stylesheet in media/. */
   scriptUri: string;
   styleUri: string;
-  settings: ViewerSettings;
   title: string;
+  /** Attributes of <body> (names as written, values escaped), e.g. settings the bundle reads at start. */
+  bodyAttributes?: Record<string, string>;
+}
+
+export interface ViewerHtmlParams extends Omit<WebviewHtmlParams, 'bodyAttributes'> {
+  settings: ViewerSettings;
 }
 
 export function createNonce(): string {
@@ -36,8 +42,12 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 }
 
-export function viewerHtml(p: ViewerHtmlParams): string {
+/** A page with one nonce'd script bundle and one stylesheet from the extension's own files. */
+export function webviewHtml(p: WebviewHtmlParams): string {
   const a = escapeHtml;
+  const body = Object.entries(p.bodyAttributes ?? {})
+    .map(([name, value]) => ` ${name}="${a(value)}"`)
+    .join('');
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -47,9 +57,23 @@ export function viewerHtml(p: ViewerHtmlParams): string {
 <link rel="stylesheet" href="${a(p.styleUri)}">
 <title>${a(p.title)}</title>
 </head>
-<body data-ctl-renderer="${a(p.settings.renderer)}" data-ctl-layout="${a(p.settings.layout)}" data-ctl-convention="${a(p.settings.convention)}" data-ctl-window-preset="${a(p.settings.windowPreset ?? 'auto')}">
+<body${body}>
 <div id="app"></div>
 <script nonce="${a(p.nonce)}" src="${a(p.scriptUri)}"></script>
 </body>
 </html>`;
+}
+
+/** The viewer's page: the viewer settings ride on <body> so the first frame already uses them. */
+export function viewerHtml(p: ViewerHtmlParams): string {
+  const { settings, ...page } = p;
+  return webviewHtml({
+    ...page,
+    bodyAttributes: {
+      'data-ctl-renderer': settings.renderer,
+      'data-ctl-layout': settings.layout,
+      'data-ctl-convention': settings.convention,
+      'data-ctl-window-preset': settings.windowPreset ?? 'auto',
+    },
+  });
 }

@@ -11,11 +11,10 @@ import { nodeInflate } from '../../core/nifti/inflate-node';
 import { MessageHandler } from '../../shared/messaging';
 import type { EvalHostToView, EvalState, EvalViewToHost } from '../../shared/eval-view-protocol';
 import { maxVoxelBytes } from '../editor/settings';
-import { createNonce } from '../editor/webview-html';
+import { createNonce, webviewHtml } from '../editor/webview-html';
 import type { ModelFeature } from '../model/model-feature';
 import { generationOptions } from '../model/model-settings';
 import { freeName } from '../model/report-markdown';
-import { viewHtml } from '../views/view-html';
 import { runEvaluation } from './eval-run';
 
 export function registerEvaluateCommand(context: vscode.ExtensionContext, model: ModelFeature, log: vscode.LogOutputChannel): void {
@@ -164,7 +163,7 @@ class Evaluation {
     });
     const webview = panel.webview;
     const html = () =>
-      viewHtml({
+      webviewHtml({
         cspSource: webview.cspSource,
         nonce: createNonce(),
         scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview', 'eval.js')).toString(),

@@ -7,11 +7,10 @@ import * as vscode from 'vscode';
 import { MessageHandler } from '../../shared/messaging';
 import { DEFAULT_HEATMAP_STYLE, type HeatmapSelection, type HeatmapStyle, type RoutingHostToView, type RoutingState, type RoutingViewToHost } from '../../shared/routing-view-protocol';
 import type { ViewerProvider, VolumeDocument } from '../editor/viewer-provider';
-import { createNonce } from '../editor/webview-html';
+import { createNonce, webviewHtml } from '../editor/webview-html';
 import type { ModelFeature } from '../model/model-feature';
 import type { RunRecord } from '../model/run-store';
 import { comparisonRun, heatmapOverlay, routingRunView, runOption, selectionFits } from './routing-model';
-import { viewHtml } from './view-html';
 
 export const ROUTING_VIEW_ID = 'ctlens.routing';
 
@@ -73,7 +72,7 @@ export class RoutingViewProvider implements vscode.WebviewViewProvider, vscode.D
     const scriptRoot = vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview');
     const styleRoot = vscode.Uri.joinPath(this.context.extensionUri, 'media', 'views');
     webview.options = { enableScripts: true, localResourceRoots: [scriptRoot, styleRoot] };
-    webview.html = viewHtml({
+    webview.html = webviewHtml({
       cspSource: webview.cspSource,
       nonce: createNonce(),
       scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(scriptRoot, 'routing.js')).toString(),

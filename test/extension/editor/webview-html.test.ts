@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { contentSecurityPolicy, createNonce, escapeHtml, viewerHtml } from '../../../src/extension/editor/webview-html';
+import { contentSecurityPolicy, createNonce, escapeHtml, viewerHtml, webviewHtml } from '../../../src/extension/editor/webview-html';
 import { maxVoxelBytes, viewerSettings } from '../../../src/extension/editor/settings';
 import { DEFAULT_MAX_VOXEL_BYTES } from '../../../src/core/nifti/decode';
 
@@ -37,6 +37,21 @@ describe('extension/editor/webview-html', () => {
     assert.match(html, /<title>a&lt;b&gt;\.nii\.gz<\/title>/);
     assert.doesNotMatch(html, / style=/, 'no inline style attributes');
     assert.match(html, /id="app"/);
+  });
+
+  it('gives the smaller views (Routing, evaluation) the same policy, their own bundle and a bare body', () => {
+    const html = webviewHtml({
+      cspSource,
+      nonce: 'n0nce',
+      scriptUri: `${cspSource}/ext/dist/webview/routing.js`,
+      styleUri: `${cspSource}/ext/media/views/views.css`,
+      title: 'Evaluation: a&b',
+    });
+    assert.ok(html.includes(`content="${escapeHtml(contentSecurityPolicy(cspSource, 'n0nce'))}"`));
+    assert.match(html, /<script nonce="n0nce" src="[^"]*\/dist\/webview\/routing\.js"><\/script>/);
+    assert.match(html, /<link rel="stylesheet" href="[^"]*\/media\/views\/views\.css">/);
+    assert.match(html, /<body>/);
+    assert.match(html, /<title>Evaluation: a&amp;b<\/title>/);
   });
 
   it('makes fresh, unguessable nonces and escapes HTML', () => {
