@@ -1,4 +1,7 @@
-// What a CLI command may touch of the outside world, passed in so commands run in-process in tests.
+// What a CLI command may touch of the outside world, passed in so commands run in-process in tests, and what every
+// command shares about bad input: the UsageError that becomes exit code 2, and how an unreadable input is explained.
+
+import { readFile } from 'node:fs/promises';
 
 export interface CliIo {
   stdout(text: string): void;
@@ -25,4 +28,18 @@ export function nodeIo(): CliIo {
     cwd: process.cwd(),
     env: process.env,
   };
+}
+
+/** Bad arguments or input the user can fix: the command prints the message on one line and exits 2. */
+export class UsageError extends Error {}
+
+/** Reads an input file; one that cannot be read is a UsageError that names it as `shownAs` and says why. */
+export async function readInputFile(file: string, shownAs: string = file): Promise<Uint8Array> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : String((err as Error).message);
+    throw new UsageError(`cannot read ${shownAs}: ${why}`);
+  }
 }

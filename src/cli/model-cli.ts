@@ -2,7 +2,6 @@
 // volume into the model's input, and turning known errors into exit code 2 with a one-line message (or {error}).
 
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { decodeNifti, NiftiError } from '../core/nifti';
 import { nodeInflate } from '../core/nifti/inflate-node';
@@ -10,12 +9,10 @@ import { ModelError } from '../core/model/errors';
 import { preprocessVolume, type PreprocessedInput, type PreprocessSpec } from '../core/model/preprocess';
 import { EvalError } from '../core/eval';
 import type { ExecutionProviderChoice, GenerationOptions } from '../shared/modelhost-protocol';
-import { EXIT_INTERNAL, EXIT_USER_ERROR, type CliIo } from './io';
+import { EXIT_INTERNAL, EXIT_USER_ERROR, readInputFile, UsageError, type CliIo } from './io';
 
 export const DEFAULT_MODEL_NAME = 'ctlens-tghmoe-demo';
 const PROVIDERS: readonly ExecutionProviderChoice[] = ['auto', 'cuda', 'webgpu', 'dml', 'coreml', 'cpu'];
-
-export class UsageError extends Error {}
 
 /**
  * The bundled model, found from this file's own location — dist/cli.js in an installed extension or a checkout,
@@ -139,14 +136,7 @@ export async function readModelInput(
   spec: PreprocessSpec,
   signal?: AbortSignal,
 ): Promise<{ input: PreprocessedInput; decodeMs: number; preprocessMs: number }> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : String((err as Error).message);
-    throw new UsageError(`cannot read ${file}: ${why}`);
-  }
+  const bytes = await readInputFile(file);
   const t0 = performance.now();
   const volume = await decodeNifti(bytes, { inflate: nodeInflate, signal });
   const t1 = performance.now();

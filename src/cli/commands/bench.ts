@@ -9,8 +9,8 @@ import * as path from 'node:path';
 import { availableParallelism } from 'node:os';
 import { CtLensModel } from '../../core/model/model';
 import { readModelPackage } from '../../core/model/package';
-import { EXIT_OK, type CliIo } from '../io';
-import { failUserError, MODEL_OPTIONS_HELP, parseModelOptions, readModelInput, UsageError } from '../model-cli';
+import { EXIT_OK, UsageError, type CliIo } from '../io';
+import { failUserError, MODEL_OPTIONS_HELP, parseModelOptions, readModelInput } from '../model-cli';
 
 const USAGE = `usage: ctlens bench [--file F] [--runs N] [options]\n${MODEL_OPTIONS_HELP}`;
 

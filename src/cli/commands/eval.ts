@@ -23,14 +23,13 @@ import {
 } from '../../core/eval';
 import { CtLensModel } from '../../core/model/model';
 import type { PreprocessedInput } from '../../core/model/preprocess';
-import { EXIT_OK, type CliIo } from '../io';
+import { EXIT_OK, UsageError, type CliIo } from '../io';
 import {
   failUserError,
   interruptSignal,
   MODEL_OPTIONS_HELP,
   parseModelOptions,
   readModelInput,
-  UsageError,
 } from '../model-cli';
 
 const USAGE = [

@@ -1,12 +1,11 @@
 // `ctlens info FILE [--json] [--voxel i,j,k ...]`: what CT Lens reads from a NIfTI file — format, dims, spacing,
 // datatype, affine, orientation, value stats and chosen voxels (scaled values, frame 0, file voxel order).
 // The --json object is what the tests compare with nibabel.
-import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { decodeNifti, NiftiError, type NiftiVolume } from '../../core/nifti';
 import { nodeInflate } from '../../core/nifti/inflate-node';
 import { valueAt, volumeStats } from '../../core/volume';
-import { EXIT_OK, EXIT_USER_ERROR, type CliIo } from '../io';
+import { EXIT_OK, EXIT_USER_ERROR, readInputFile, UsageError, type CliIo } from '../io';
 
 const USAGE = 'usage: ctlens info FILE [--json] [--voxel i,j,k ...]';
 
@@ -27,8 +26,6 @@ interface InfoArgs {
   json: boolean;
   voxels: [number, number, number][];
 }
-
-class UsageError extends Error {}
 
 const VOXEL = /^(\d+),(\d+),(\d+)$/;
 
@@ -81,11 +78,10 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   const file = path.resolve(io.cwd, parsed.file);
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(file);
+    bytes = await readInputFile(file, parsed.file);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : String((err as Error).message);
-    return fail(`cannot read ${parsed.file}: ${why}`);
+    if (err instanceof UsageError) return fail(err.message);
+    throw err;
   }
 
   let volume: NiftiVolume;

@@ -8,14 +8,13 @@ import * as path from 'node:path';
 import { CtLensModel } from '../../core/model/model';
 import { readModelPackage } from '../../core/model/package';
 import type { GenerateResult, Task } from '../../shared/modelhost-protocol';
-import { EXIT_OK, type CliIo } from '../io';
+import { EXIT_OK, UsageError, type CliIo } from '../io';
 import {
   failUserError,
   interruptSignal,
   MODEL_OPTIONS_HELP,
   parseModelOptions,
   readModelInput,
-  UsageError,
 } from '../model-cli';
 
 const USAGE = `usage: ctlens report FILE [options]\n${MODEL_OPTIONS_HELP}`;
