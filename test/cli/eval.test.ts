@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as evalCmd from '../../src/cli/commands/eval';
 import { METRIC_KEYS } from '../../src/core/eval';
-import { requirePython, runPython } from '../core/model/python';
+import { requirePython, runPython } from '../reference-python';
 import { ROOT, runIn } from './model-cli';
 
 const DATASET = join(ROOT, 'test', 'fixtures', 'phantoms', 'dataset.jsonl');
@@ -24,11 +24,11 @@ describe('cli/eval', function () {
   const lines = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
   it('predictions and metrics equal python3 -m model.evaluate on the same package (PyTorch)', async function () {
-    const py = requirePython(this);
+    const py = requirePython(this, 'torch, nibabel, numpy');
     const ours = await runIn(evalCmd, [DATASET, '--limit', LIMIT, '--max-tokens', TOKENS, '--out', join(dir, 'ts.jsonl'), '--json', '--ep', 'cpu']);
     assert.equal(ours.code, 0, ours.stdout + ours.stderr);
     assert.match(ours.stderr, /eval: 8\/8 /);
-    const theirs = runPython(py, ['-m', 'model.evaluate', '--package', PACKAGE, '--data', DATASET, '--limit', LIMIT, '--max-new-tokens', TOKENS, '--out', join(dir, 'py.jsonl'), '--json'], undefined, ROOT);
+    const theirs = runPython(py, ['-m', 'model.evaluate', '--package', PACKAGE, '--data', DATASET, '--limit', LIMIT, '--max-new-tokens', TOKENS, '--out', join(dir, 'py.jsonl'), '--json']);
     const tsLines = lines(join(dir, 'ts.jsonl'));
     const pyLines = lines(join(dir, 'py.jsonl'));
     assert.equal(tsLines.length, 8);

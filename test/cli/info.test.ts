@@ -2,11 +2,11 @@
 // error output; the human summary.
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, type InfoJson } from '../../src/cli/commands/info';
 import type { CliIo } from '../../src/cli/io';
 import { EXPECTED, FIXTURE_DIR, assertClose, assertMatrixClose, sameValue, type NibabelInfo } from '../core/nifti/fixtures';
+import { requirePython, runPython } from '../reference-python';
 
 const ROOT = join(__dirname, '..', '..');
 const HEAD_CT = join(ROOT, 'media', 'samples', 'head_ct_invesalius.nii.gz');
@@ -48,15 +48,6 @@ function compareWithNibabel(ours: InfoJson, nib: NibabelInfo | Omit<NibabelInfo,
     // JSON turns NaN/Inf into null on both sides.
     assert.ok(v.value === nib.voxels[n]!.value || sameValue(v.value, nib.voxels[n]!.value), `voxel ${v.ijk}: ${v.value} vs ${nib.voxels[n]!.value}`);
   });
-}
-
-function nibabelPython(): string | null {
-  const candidates = [process.env.CTLENS_PYTHON, '/usr/bin/python3', 'python3'].filter(Boolean) as string[];
-  for (const py of candidates) {
-    if (py.startsWith('/') && !existsSync(py)) continue;
-    if (spawnSync(py, ['-c', 'import nibabel, numpy'], { encoding: 'utf8' }).status === 0) return py;
-  }
-  return null;
 }
 
 describe('cli/info', () => {
@@ -140,21 +131,9 @@ describe('cli/info', () => {
 
   it('LIVE: agrees with nibabel on the real head CT (needs Debian python3 + nibabel)', function () {
     this.timeout(120_000);
-    const py = nibabelPython();
-    if (!py) {
-      if (process.env.CTLENS_REQUIRE_PYTHON === '1') {
-        throw new Error('CTLENS_REQUIRE_PYTHON=1 but no python3 with nibabel and numpy was found (set CTLENS_PYTHON)');
-      }
-      this.skip();
-    }
+    const py = requirePython(this, 'nibabel, numpy');
     const voxels = ['0,0,0', '128,128,54', '255,255,107', '100,60,20', '200,140,90', '30,220,70', '128,40,54', '64,128,100'];
-    const nibRun = spawnSync(py, [NIBABEL_INFO, HEAD_CT, ...voxels.flatMap((v) => ['--voxel', v])], {
-      encoding: 'utf8',
-      env: { ...process.env, OMP_NUM_THREADS: '2', OPENBLAS_NUM_THREADS: '1' },
-      maxBuffer: 64 << 20,
-    });
-    assert.equal(nibRun.status, 0, nibRun.stderr);
-    const nib = JSON.parse(nibRun.stdout) as NibabelInfo;
+    const nib = JSON.parse(runPython(py, [NIBABEL_INFO, HEAD_CT, ...voxels.flatMap((v) => ['--voxel', v])])) as NibabelInfo;
     const ours = cli(['info', HEAD_CT, '--json', '--voxel', ...voxels]);
     assert.equal(ours.status, 0, ours.stderr);
     const parsed = JSON.parse(ours.stdout) as InfoJson;

@@ -15,7 +15,7 @@ import {
   type Metrics,
   type ResultLine,
 } from '../../../src/core/eval/index';
-import { REPO, requireEvaluator, runPython } from './python';
+import { REPO, requirePython, runPython } from '../../reference-python';
 
 const FIXTURES = path.join(REPO, 'test/fixtures/eval');
 const fixtureText = () => readFileSync(path.join(FIXTURES, 'results.jsonl'), 'utf8');
@@ -88,14 +88,14 @@ describe('core/eval scoreResults', () => {
 
   it('equals python3 -m model.evaluate --predictions on the fixture, run live', function () {
     this.timeout(60_000);
-    const py = requireEvaluator(this);
+    const py = requirePython(this, 'model.metrics');
     const out = runPython(py, ['-m', 'model.evaluate', '--predictions', path.join(FIXTURES, 'results.jsonl'), '--json']);
     assertSameMetrics(scoreResults(readResults(fixtureText())), JSON.parse(out));
   });
 
   it('equals the Python evaluator on 400 random lines (odd tokens, letters, unicode, empty texts)', function () {
     this.timeout(60_000);
-    const py = requireEvaluator(this);
+    const py = requirePython(this, 'model.metrics');
     const dir = mkdtempSync(path.join(os.tmpdir(), 'ctlens-eval-'));
     try {
       for (const seed of [1, 2]) {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { linearTaps, preprocessVolume, type PreprocessSpec } from '../../../src/core/model/preprocess';
 import type { Mat4, NiftiVolume } from '../../../src/core/nifti/types';
-import { requirePython, runPython } from './python';
+import { requirePython, runPython } from '../../reference-python';
 import { makeVolume } from './volumes';
 
 const SCRIPT = join(__dirname, 'preprocess_reference.py');
@@ -121,7 +121,7 @@ describe('core/model/preprocess', () => {
   let refs: Reference[] | null = null;
   cases.forEach((c, n) => {
     it(`matches nibabel + torch: ${c.name} (max abs diff ≤ 1e-4)`, function () {
-      const py = requirePython(this);
+      const py = requirePython(this, 'torch, nibabel, numpy');
       refs ??= references(py, vols, SPEC);
       const ours = preprocessVolume(vols[n]!, SPEC);
       const ref = refs[n]!;
