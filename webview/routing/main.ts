@@ -10,7 +10,7 @@ import { MessageHandler } from '../../src/shared/messaging';
 import type { OverlayColormap } from '../../src/shared/overlay';
 import type { HeatmapStyle, RoutingHostToView, RoutingLayerView, RoutingRunView, RoutingState, RoutingViewToHost } from '../../src/shared/routing-view-protocol';
 import { el } from '../viewer/element';
-import { colormapLUT } from '../viewer/overlay-layer';
+import { colorbar, labelSwatch } from '../viewer/overlay-legend';
 
 interface VsCodeApi {
   postMessage(message: unknown): void;
@@ -38,26 +38,6 @@ function button(text: string, action: string, title: string, onClick: () => void
   const b = el('button', { className: 'ctl-btn', text, title, attrs: { type: 'button', 'data-action': action } });
   b.addEventListener('click', onClick);
   return b;
-}
-
-function colorbar(colormap: OverlayColormap): HTMLCanvasElement {
-  const bar = el('canvas', { className: 'ctl-colorbar' });
-  bar.width = 256;
-  bar.height = 1;
-  const ctx = bar.getContext('2d');
-  if (ctx) {
-    const img = ctx.createImageData(256, 1);
-    img.data.set(colormapLUT(colormap));
-    ctx.putImageData(img, 0, 0);
-  }
-  return bar;
-}
-
-function swatch(label: number): HTMLElement {
-  const lut = colormapLUT('labels');
-  const s = el('span', { className: 'ctl-swatch' });
-  s.style.backgroundColor = `rgb(${lut[label * 4]}, ${lut[label * 4 + 1]}, ${lut[label * 4 + 2]})`;
-  return s;
 }
 
 /** One group of a layer: its gate bar (with the compared run's gate as a marker), then its experts. */
@@ -117,7 +97,7 @@ function groupBlock(
         },
       },
       [
-        swatch(1 + e.group * E + e.expert),
+        labelSwatch('labels', 1 + e.group * E + e.expert),
         el('span', { className: 'ctl-expert-name', text: `expert ${e.expert}` }),
         el('span', { className: 'ctl-bar ctl-bar-load' }, [load]),
         el('span', { className: 'ctl-num', text: `${e.tokens}` }),
@@ -202,7 +182,7 @@ function heatmapSection(state: RoutingState, run: RoutingRunView): HTMLElement {
   } else if (layer) {
     const E = Math.max(...layer.experts.map((e) => e.expert)) + 1;
     for (const e of layer.experts) {
-      legend.append(el('span', { className: 'ctl-legend-item' }, [swatch(1 + e.group * E + e.expert), `${run.groupNames[e.group] ?? e.group} · ${e.expert}`]));
+      legend.append(el('span', { className: 'ctl-legend-item' }, [labelSwatch('labels', 1 + e.group * E + e.expert), `${run.groupNames[e.group] ?? e.group} · ${e.expert}`]));
     }
   }
   box.append(legend, styleControls(state), button('Clear heatmap', 'clear-heatmap', 'Remove the heatmap from the viewer', () => send({ type: 'clearHeatmap' })));

@@ -30,7 +30,8 @@ import {
   zoomAt,
 } from './geometry';
 import { formatNumber, headerRows } from './header-info';
-import { colormapLUT, createOverlayLayer, OverlayLayer, overlayLegend, sampleOverlayAtDisplay } from './overlay-layer';
+import { createOverlayLayer, OverlayLayer, overlayLegend, sampleOverlayAtDisplay } from './overlay-layer';
+import { colorbar, labelSwatch } from './overlay-legend';
 import { renderSliceCPU } from './render/slice-cpu';
 import { createGpuRenderer, GpuRenderer, VolumeRenderMode } from './render/webgl';
 import { ViewerVolume, voxelsFromBuffer } from './volume';
@@ -884,18 +885,9 @@ class ViewerImpl implements Viewer {
     const legend = overlayLegend(this.layer);
     box.append(el('div', { className: 'ctl-legend-name', text: this.layer.overlay.name }));
     if (legend.kind === 'labels') return;
-    const bar = el('canvas', { className: 'ctl-colorbar' });
-    bar.width = 256;
-    bar.height = 1;
-    const ctx = bar.getContext('2d');
-    if (ctx) {
-      const img = ctx.createImageData(256, 1);
-      img.data.set(colormapLUT(this.layer.style.colormap));
-      ctx.putImageData(img, 0, 0);
-    }
     const threshold = this.layer.style.threshold > legend.range[0] ? ` · hidden ≤ ${formatNumber(this.layer.style.threshold, 3)}` : '';
     box.append(
-      bar,
+      colorbar(this.layer.style.colormap),
       el('div', { className: 'ctl-colorbar-labels' }, [
         el('span', { text: formatNumber(legend.range[0], 3) }),
         el('span', { className: 'ctl-muted', text: threshold.replace(/^ · /, '') }),
@@ -910,28 +902,16 @@ class ViewerImpl implements Viewer {
     if (!box || !this.layer) return;
     box.replaceChildren();
     const legend = overlayLegend(this.layer);
-    const lut = colormapLUT(this.layer.style.colormap);
+    const colormap = this.layer.style.colormap;
     if (legend.kind === 'labels') {
       for (const v of legend.labels.slice(0, 32)) {
-        const swatch = el('span', { className: 'ctl-swatch' });
-        // CSSOM assignment, not a style attribute: allowed under the webview's CSP.
-        swatch.style.backgroundColor = `rgb(${lut[v * 4]}, ${lut[v * 4 + 1]}, ${lut[v * 4 + 2]})`;
-        box.append(el('span', { className: 'ctl-legend-item' }, [swatch, `label ${v}`]));
+        box.append(el('span', { className: 'ctl-legend-item' }, [labelSwatch(colormap, v), `label ${v}`]));
       }
       if (legend.labels.length === 0) box.append(el('span', { className: 'ctl-muted', text: 'no labels above 0' }));
       return;
     }
-    const bar = el('canvas', { className: 'ctl-colorbar' });
-    bar.width = 256;
-    bar.height = 1;
-    const ctx = bar.getContext('2d');
-    if (ctx) {
-      const img = ctx.createImageData(256, 1);
-      img.data.set(lut);
-      ctx.putImageData(img, 0, 0);
-    }
     box.append(
-      bar,
+      colorbar(colormap),
       el('div', { className: 'ctl-colorbar-labels' }, [
         el('span', { text: formatNumber(legend.range[0], 4) }),
         el('span', { text: formatNumber(legend.range[1], 4) }),
