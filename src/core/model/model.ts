@@ -9,6 +9,7 @@ import type {
   GenerateEvent,
   GenerateParams,
   GenerateResult,
+  InputGeometry,
   ModelInfo,
   ProviderReport,
   RoutingData,
@@ -18,7 +19,7 @@ import { describeError, ModelError, throwIfAborted } from './errors';
 import { generate, type GenerateConfig } from './generate';
 import { checkGraphs } from './graphs';
 import { runtimeNotices } from './notices';
-import { readModelPackage, type ModelPackage } from './package';
+import { readModelPackage, type ModelPackage, type PackageSpec } from './package';
 import { buildPrompt, textGuidance } from './prompt';
 import { routingShapeProblem, summarizeRouting } from './routing';
 import { createSessions, releaseSessions, type SessionSet } from './sessions';
@@ -154,16 +155,7 @@ export class CtLensModel {
     if (tail) hooks.onEvent?.({ type: 'token', text: tail, tokenIds: pendingIds });
     const text = this.tokenizer.decode(out.tokenIds);
     const totalMs = performance.now() - t0;
-    const routing: RoutingData = {
-      groupGates: vision.groupGates,
-      routerProbs: vision.routerProbs,
-      layers: spec.moe.layers,
-      groups: spec.moe.groups,
-      experts: spec.moe.expertsPerGroup,
-      grid: spec.patchGrid,
-      groupNames: spec.moe.groupNames,
-      geometry: params.geometry,
-    };
+    const routing = routingData(spec, vision.groupGates, vision.routerProbs, params.geometry);
     const steps = out.tokenIds.length - 1;
     return {
       text,
@@ -222,16 +214,8 @@ export class CtLensModel {
     }
     const groupGates = await get('group_gates');
     const routerProbs = await get('router_probs');
-    const problem = routingShapeProblem({
-      groupGates,
-      routerProbs,
-      layers: spec.moe.layers,
-      groups: spec.moe.groups,
-      experts: spec.moe.expertsPerGroup,
-      grid: spec.patchGrid,
-      groupNames: spec.moe.groupNames,
-      geometry: { canonicalDims: [1, 1, 1], canonicalAffine: [] },
-    });
+    // The shape check reads no geometry: a placeholder stands in until generate() knows the input's.
+    const problem = routingShapeProblem(routingData(spec, groupGates, routerProbs, { canonicalDims: [1, 1, 1], canonicalAffine: [] }));
     if (problem) throw new ModelError('TensorMismatch', `vision_encoder: ${problem}`);
     return { features, groupGates, routerProbs };
   }
@@ -239,4 +223,18 @@ export class CtLensModel {
   async release(): Promise<void> {
     await releaseSessions(this.sessions);
   }
+}
+
+/** The encoder's routing outputs with the shape the package declares (MoE layers, groups, experts, token grid). */
+function routingData(spec: PackageSpec, groupGates: Float32Array, routerProbs: Float32Array, geometry: InputGeometry): RoutingData {
+  return {
+    groupGates,
+    routerProbs,
+    layers: spec.moe.layers,
+    groups: spec.moe.groups,
+    experts: spec.moe.expertsPerGroup,
+    grid: spec.patchGrid,
+    groupNames: spec.moe.groupNames,
+    geometry,
+  };
 }
