@@ -55,12 +55,6 @@ export function parseModelOptions(args: string[], io: CliIo, valueOptions: strin
     values: {},
     flags: new Set(),
   };
-  const num = (name: string, v: string, check: (n: number) => boolean, want: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n) || !check(n)) throw new UsageError(`--${name} must be ${want}, got '${v}'`);
-    return n;
-  };
-  const int = (name: string, v: string, min: number) => num(name, v, (n) => Number.isInteger(n) && n >= min, `an integer ≥ ${min}`);
   for (let n = 0; n < args.length; n++) {
     let a = args[n]!;
     let inline: string | undefined;
@@ -87,27 +81,27 @@ export function parseModelOptions(args: string[], io: CliIo, valueOptions: strin
         break;
       }
       case '--threads':
-        out.threads = int('threads', value(), 1);
+        out.threads = integerOption('threads', value(), 1);
         break;
       case '--max-tokens':
-        out.generation.maxNewTokens = int('max-tokens', value(), 1);
+        out.generation.maxNewTokens = integerOption('max-tokens', value(), 1);
         break;
       case '--sample':
         out.generation.doSample = true;
         break;
       case '--temperature':
-        out.generation.temperature = num('temperature', value(), (x) => x > 0, 'a number > 0');
+        out.generation.temperature = numberOption('temperature', value(), (x) => x > 0, 'a number > 0');
         out.generation.doSample = true;
         break;
       case '--top-p':
-        out.generation.topP = num('top-p', value(), (x) => x > 0 && x <= 1, 'a number in (0, 1]');
+        out.generation.topP = numberOption('top-p', value(), (x) => x > 0 && x <= 1, 'a number in (0, 1]');
         out.generation.doSample = true;
         break;
       case '--repetition-penalty':
-        out.generation.repetitionPenalty = num('repetition-penalty', value(), (x) => x > 0, 'a number > 0');
+        out.generation.repetitionPenalty = numberOption('repetition-penalty', value(), (x) => x > 0, 'a number > 0');
         break;
       case '--seed':
-        out.generation.seed = int('seed', value(), 0);
+        out.generation.seed = integerOption('seed', value(), 0);
         break;
       default: {
         const name = a.replace(/^--/, '');
@@ -119,6 +113,18 @@ export function parseModelOptions(args: string[], io: CliIo, valueOptions: strin
     }
   }
   return out;
+}
+
+/** The number an option's text names, checked: `--NAME must be WANT, got 'TEXT'` otherwise. */
+export function numberOption(name: string, text: string, check: (n: number) => boolean, want: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isFinite(n) || !check(n)) throw new UsageError(`--${name} must be ${want}, got '${text}'`);
+  return n;
+}
+
+/** An integer option (a count, a seed) of at least `min`. */
+export function integerOption(name: string, text: string, min: number): number {
+  return numberOption(name, text, (n) => Number.isInteger(n) && n >= min, `an integer ≥ ${min}`);
 }
 
 export const MODEL_OPTIONS_HELP = [

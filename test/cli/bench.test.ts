@@ -22,6 +22,12 @@ describe('cli/bench', function () {
     assert.match(human.stdout, /peak RSS +[\d.]+ MB/);
   });
 
+  it('refuses a run count that is not a whole number ≥ 1', async () => {
+    const r = await runIn(bench, ['--runs', '1.5', '--json']);
+    assert.equal(r.code, 2);
+    assert.equal(JSON.parse(r.stdout).error, "--runs must be an integer ≥ 1, got '1.5'");
+  });
+
   it('--ep auto on a machine without a GPU reports the providers it could not use', async function () {
     if (process.env.CTLENS_EXPECT_GPU) this.skip();
     const r = await runIn(bench, ['--runs', '1', '--max-tokens', '2', '--threads', '1']);

@@ -72,6 +72,9 @@ describe('cli/eval', function () {
     const shard = await runIn(evalCmd, [DATASET, '--shard', '2/2']);
     assert.equal(shard.code, 2);
     assert.match(shard.stderr, /--shard wants i\/N with 0 ≤ i < N, got '2\/2'/);
+    const limit = await runIn(evalCmd, [DATASET, '--limit', '0']);
+    assert.equal(limit.code, 2);
+    assert.match(limit.stderr, /--limit must be an integer ≥ 1, got '0'/);
     const notResults = await runIn(evalCmd, ['--merge', DATASET, '--json']);
     assert.equal(notResults.code, 2);
     assert.match(JSON.parse(notResults.stdout).error, /BadLine: .*no 'prediction' string/);

@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import { CtLensModel } from '../../core/model/model';
 import { readModelPackage } from '../../core/model/package';
 import { EXIT_OK, UsageError, type CliIo } from '../io';
-import { failUserError, MODEL_OPTIONS_HELP, parseModelOptions, readModelInput } from '../model-cli';
+import { failUserError, integerOption, MODEL_OPTIONS_HELP, parseModelOptions, readModelInput } from '../model-cli';
 
 const USAGE = `usage: ctlens bench [--file F] [--runs N] [options]\n${MODEL_OPTIONS_HELP}`;
 
@@ -59,8 +59,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
   try {
     const opts = parseModelOptions(args, io, ['file', 'runs']);
     if (opts.positional.length) throw new UsageError(`unexpected '${opts.positional[0]}'\n${USAGE}`);
-    const runs = opts.values.runs === undefined ? 3 : Number(opts.values.runs);
-    if (!Number.isInteger(runs) || runs < 1) throw new UsageError(`--runs must be an integer ≥ 1, got '${opts.values.runs}'`);
+    const runs = opts.values.runs === undefined ? 3 : integerOption('runs', opts.values.runs, 1);
     const file = opts.values.file ? path.resolve(io.cwd, opts.values.file) : defaultBenchFile();
     if (!file) throw new UsageError('no --file given and the bundled sample CT was not found');
     const tokens = opts.generation.maxNewTokens ?? 128;

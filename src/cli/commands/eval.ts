@@ -26,6 +26,7 @@ import type { PreprocessedInput } from '../../core/model/preprocess';
 import { EXIT_OK, UsageError, type CliIo } from '../io';
 import {
   failUserError,
+  integerOption,
   interruptSignal,
   MODEL_OPTIONS_HELP,
   parseModelOptions,
@@ -109,11 +110,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     const datasetPath = path.resolve(io.cwd, opts.positional[0]!);
     const [shard, shards] = parseShard(opts.values.shard);
     let lines = selectShard(readDataset(await readText(datasetPath), opts.positional[0]), shard, shards);
-    if (opts.values.limit !== undefined) {
-      const limit = Number(opts.values.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be an integer ≥ 1, got '${opts.values.limit}'`);
-      lines = lines.slice(0, limit);
-    }
+    if (opts.values.limit !== undefined) lines = lines.slice(0, integerOption('limit', opts.values.limit, 1));
     if (lines.length === 0) throw new EvalError('Empty', `shard ${shard}/${shards} of ${opts.positional[0]} has no lines`);
     const out = opts.values.out ? path.resolve(io.cwd, opts.values.out) : null;
     if (out) await writeFile(out, '');
