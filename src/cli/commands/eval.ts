@@ -55,7 +55,6 @@ async function readText(file: string): Promise<string> {
   }
 }
 
-/** --json prints exactly the metric keys of `python3 -m model.evaluate --json`, so the two can be compared. */
 /**
  * Expands `*` and `?` in the file-name part of a path that does not exist as written (a pattern quoted past the
  * shell, or a shell without globbing), sorted; other paths are returned as they are.
@@ -76,6 +75,7 @@ export async function expandPattern(file: string): Promise<string[]> {
   return hits.map((n) => path.join(dir, n));
 }
 
+/** --json prints exactly the metric keys of `python3 -m model.evaluate --json`, so the two can be compared. */
 function printMetrics(io: CliIo, metrics: Metrics, json: boolean): void {
   if (json) {
     io.stdout(`${JSON.stringify(metrics)}\n`);
