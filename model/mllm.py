@@ -25,6 +25,8 @@ from .tghmoe import MoEConfig
 from .transfer import EncoderConfig, VolumeEncoder, stack_routing
 from .vit2d import ViTConfig
 
+N_FINDINGS = 8  # model/labeller.py FINDINGS
+
 
 @dataclass
 class MLLMConfig:
@@ -32,6 +34,7 @@ class MLLMConfig:
     llm: LLMConfig = field(default_factory=LLMConfig)
     pooling: list[int] = field(default_factory=lambda: [2, 2, 2])  # visual tokens pooled over (d, h, w)
     image_token_id: int = 4
+    summary_token: bool = False  # one more image token: a linear summary of the whole pooled grid (see Projector)
 
     @property
     def image_grid(self) -> list[int]:
@@ -40,9 +43,13 @@ class MLLMConfig:
         return [d // pd, h // ph, w // pw]
 
     @property
-    def num_image_tokens(self) -> int:
+    def num_grid_tokens(self) -> int:
         g = self.image_grid
         return g[0] * g[1] * g[2]
+
+    @property
+    def num_image_tokens(self) -> int:
+        return self.num_grid_tokens + int(self.summary_token)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -53,24 +60,57 @@ class MLLMConfig:
         e["vit"] = ViTConfig(**e["vit"])
         e["moe"] = MoEConfig(**e["moe"])
         return MLLMConfig(encoder=EncoderConfig(**e), llm=LLMConfig(**d["llm"]), pooling=list(d["pooling"]),
-                          image_token_id=d["image_token_id"])
+                          image_token_id=d["image_token_id"], summary_token=d.get("summary_token", False))
 
 
 class Projector(nn.Module):
-    """Average-pool the visual token grid, then an MLP into the LLM width: [B,D·Hp·Wp,C] → [B,N_img,C_llm]."""
+    """Average-pool the visual token grid, standardise, then an MLP into the LLM width:
+    [B,D·Hp·Wp,C] → [B,N_img,C_llm].
 
-    def __init__(self, in_dim: int, out_dim: int):
+    The standardisation ``(x + offset[n]) · scale`` has one offset per pooled position and channel and one scale per
+    channel; ``calibrate`` sets them from training volumes (minus the mean feature at each position, over the
+    spread around it), then they train like any weight. Why: chest CTs share their anatomy, so most of a visual
+    token is the same in every volume and what differs (a finding) is a few percent of it — measured on the demo
+    features: std across volumes 0.044 against a mean |x| of 0.35. Without it the LLM learned to ignore the image
+    (same loss with the volumes of a batch shuffled, after 600 stage-1 steps), although a linear probe on the same
+    pooled features told effusion, cardiomegaly or pericardial fluid with 96–100 % accuracy.
+    """
+
+    def __init__(self, in_dim: int, out_dim: int, n_tokens: int, summary: bool = False):
         super().__init__()
+        self.offset = nn.Parameter(torch.zeros(n_tokens, in_dim))
+        self.scale = nn.Parameter(torch.ones(in_dim))
         self.fc1 = nn.Linear(in_dim, out_dim)
         self.fc2 = nn.Linear(out_dim, out_dim)
+        # Summary token: one linear map of the whole standardised grid [N_img·C] → C_llm, appended after the grid
+        # tokens. A finding shows in a few tokens; this token can gather it from wherever it is (like a linear probe
+        # over the grid), so the LLM reads "is there an effusion" from one place instead of learning to search 32.
+        self.summary = nn.Linear(n_tokens * in_dim, out_dim) if summary else None
+        if self.summary is not None:
+            nn.init.normal_(self.summary.weight, std=0.02)
+            nn.init.zeros_(self.summary.bias)
 
-    def forward(self, tokens: torch.Tensor, grid: list[int], pooling: list[int]) -> torch.Tensor:
+    @staticmethod
+    def pool(tokens: torch.Tensor, grid: list[int], pooling: list[int]) -> torch.Tensor:
         b, _, c = tokens.shape
         d, h, w = grid
         x = tokens.transpose(1, 2).reshape(b, c, d, h, w)
         x = F.avg_pool3d(x, kernel_size=pooling, stride=pooling)  # [B,C,D',H',W']
-        x = x.flatten(2).transpose(1, 2)  # [B,N_img,C], order (d', h', w') row-major
-        return self.fc2(F.gelu(self.fc1(x)))
+        return x.flatten(2).transpose(1, 2)  # [B,N_img,C], order (d', h', w') row-major
+
+    @torch.no_grad()
+    def calibrate(self, pooled: torch.Tensor) -> None:
+        """pooled [N,N_img,C] from training volumes → offset = −mean over volumes, scale = 1 / spread per channel."""
+        mean = pooled.mean(0)
+        self.offset.copy_(-mean)
+        self.scale.copy_(1.0 / (pooled - mean).std(dim=(0, 1)).clamp(min=1e-4))
+
+    def forward(self, tokens: torch.Tensor, grid: list[int], pooling: list[int]) -> torch.Tensor:
+        x = (self.pool(tokens, grid, pooling) + self.offset) * self.scale  # [B,N,C]
+        out = self.fc2(F.gelu(self.fc1(x)))  # [B,N,C_llm]
+        if self.summary is None:
+            return out
+        return torch.cat([out, self.summary(x.flatten(1)).unsqueeze(1)], dim=1)  # [B,N+1,C_llm]
 
 
 class CTLensMLLM(nn.Module):
@@ -78,8 +118,11 @@ class CTLensMLLM(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.encoder = VolumeEncoder(cfg.encoder)
-        self.projector = Projector(cfg.encoder.vit.dim, cfg.llm.dim)
+        self.projector = Projector(cfg.encoder.vit.dim, cfg.llm.dim, cfg.num_grid_tokens, cfg.summary_token)
         self.llm = DecoderLM(cfg.llm)
+        # Training only (not exported): the 8 findings read linearly from the summary token, trained on labels
+        # that model/labeller.py reads from each training report. See model/README.md, "Deviations".
+        self.finding_head = nn.Linear(cfg.llm.dim, N_FINDINGS) if cfg.summary_token else None
 
     # -- pieces that the ONNX graphs export one by one -------------------------------------------------------
     def embed_tokens(self, input_ids: torch.Tensor) -> torch.Tensor:

@@ -65,6 +65,8 @@ class PackageModel:
         state = self.model.state_dict()
         missing = []
         for name, t in state.items():
+            if name.startswith("finding_head."):  # training-only head, not part of any graph
+                continue
             if name == "llm.lm_head.weight":  # tied to embed_tokens (the decoder graph may carry either name)
                 src = weights.get(name, weights.get("llm.embed_tokens.weight"))
             else:
@@ -78,6 +80,7 @@ class PackageModel:
         if missing:
             raise PackageError(f"the ONNX graphs lack initializers for {missing[:5]} (+{max(0, len(missing) - 5)})")
         self.model.load_state_dict(state)
+        self.model.finding_head = None
         self.model.eval()
         self._pixels: dict[str, torch.Tensor] = {}
 

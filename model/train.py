@@ -64,22 +64,24 @@ class Preset:
     max_positions: int = 384
     pooling: list[int] = field(default_factory=lambda: [2, 2, 2])
     pooling_2d: list[int] = field(default_factory=lambda: [1, 1, 1])
+    summary_token: bool = True
     # data
     train_cases: int = 1000
     val_cases: int = 32
     synth_size: list[int] = field(default_factory=lambda: [128, 128, 64])
     # schedule
-    stage0_steps: int = 500
+    stage0_steps: int = 2000
     stage0_batch: int = 32
     stage0_lr: float = 1e-3
-    stage1_steps: int = 600
-    stage2_steps: int = 400
+    stage1_steps: int = 1800
+    stage2_steps: int = 700
     batch_reports: int = 4
     batch_vqa: int = 8
     stage1_lr: float = 5e-4
     stage2_lr: float = 5e-4  # routers, experts, text projection
     stage2_rest_lr: float = 5e-5  # everything else in stage 2 ("the rest at a lower rate")
     freeze_blocks: int = 2
+    finding_loss_weight: float = 1.0  # BCE of the summary token's finding head (needs summary_token)
     warmup: int = 50
     checkpoint_every: int = 100
     log_every: int = 20
@@ -93,7 +95,7 @@ class Preset:
         llm = LLMConfig(vocab_size=vocab_size, dim=self.llm_dim, layers=self.llm_layers, heads=self.llm_heads,
                         max_positions=self.max_positions)
         return MLLMConfig(encoder=enc, llm=llm, pooling=list(self.pooling_2d if stage0 else self.pooling),
-                          image_token_id=image_token_id)
+                          image_token_id=image_token_id, summary_token=self.summary_token and not stage0)
 
     def preprocess(self) -> PreprocessConfig:
         return PreprocessConfig(input_size=[self.slices, self.image_size, self.image_size])
@@ -155,11 +157,14 @@ def lm_loss(model: CTLensMLLM, batch: dict, feats: torch.Tensor, embeds: torch.T
                            ignore_index=-100)
 
 
-def multitask_loss(model: CTLensMLLM, tokens: torch.Tensor, batches: list[dict], sparse: bool = True):
+def multitask_loss(model: CTLensMLLM, tokens: torch.Tensor, batches: list[dict], sparse: bool = True,
+                   findings: torch.Tensor | None = None, finding_weight: float = 0.0):
     """One encoder pass over all samples (their text guidance each), then the LLM per sub-batch.
 
-    tokens [B,N,C] per-slice encoder output, rows in the order of the concatenated sub-batches.
-    Returns (loss, {"ce": …, "aux": …}); loss = mean CE over sub-batches (weighted by samples) + 0.01·aux.
+    tokens [B,N,C] per-slice encoder output, rows in the order of the concatenated sub-batches; findings [B,8]
+    (0/1 from the labeller) for the summary token's finding head.
+    Returns (loss, info); loss = mean CE over sub-batches (weighted by samples) + 0.01·balance
+    + finding_weight·BCE(finding head).
     """
     embeds = [model.embed_tokens(b["input_ids"]) for b in batches]
     text = torch.cat([model.text_guidance(e, b["prompt_mask"]) for e, b in zip(embeds, batches)])
@@ -170,7 +175,14 @@ def multitask_loss(model: CTLensMLLM, tokens: torch.Tensor, batches: list[dict],
         ce = ce + lm_loss(model, b, feats[start : start + n], e) * n
         start += n
     ce = ce / start
-    return ce + model.cfg.encoder.moe.aux_loss_weight * aux, {"ce": float(ce), "aux": float(aux)}
+    loss = ce + model.cfg.encoder.moe.aux_loss_weight * aux
+    info = {"ce": float(ce), "aux": float(aux)}
+    if findings is not None and finding_weight > 0 and model.finding_head is not None:
+        logits = model.finding_head(feats[:, -1])  # the summary token
+        bce = F.binary_cross_entropy_with_logits(logits, findings)
+        loss = loss + finding_weight * bce
+        info.update(find_bce=float(bce), find_acc=float(((logits > 0).float() == findings).float().mean()))
+    return loss, info
 
 
 # --- optimisation --------------------------------------------------------------------------------------------------
@@ -256,7 +268,10 @@ def train_stage0(preset: Preset, tok: WordTokenizer, run: str) -> str:
         return multitask_loss(model, tokens, [collate(tok, samples)])
 
     log(f"stage0: 2D MLLM on synthetic scenes, {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters")
-    run_loop("stage0", path, model, [{"params": list(model.parameters()), "lr": preset.stage0_lr}],
+    # The projector's standardisation (offset/scale) stays the identity in stage 0: scenes differ a lot from each
+    # other; it is calibrated on CT features after the transfer.
+    params = [q for n, q in model.named_parameters() if n not in ("projector.offset", "projector.scale")]
+    run_loop("stage0", path, model, [{"params": params, "lr": preset.stage0_lr}],
              preset.stage0_steps, preset, step_fn, {"vocab": tok.vocab})
     return path
 
@@ -350,6 +365,18 @@ def cache_slice_tokens(model: CTLensMLLM, data: dict, preset: Preset, path: str)
     return np.load(path, mmap_mode="r")
 
 
+def report_findings(lines: list[dict]) -> dict[int, list[float]]:
+    """Case index → the 8 findings (0/1) that model/labeller.py reads from the case's training report."""
+    from .labeller import FINDINGS, label_report
+
+    out = {}
+    for l in lines:
+        if l["task"] == "report":
+            found = label_report(l["report"])
+            out[l["index"]] = [float(found[f]) for f in FINDINGS]
+    return out
+
+
 class CTBatches:
     """Deterministic multitask batches: ``batch_reports`` report lines + ``batch_vqa`` VQA lines per step."""
 
@@ -357,6 +384,10 @@ class CTBatches:
         self.tok, self.n_img, self.preset, self.stage = tok, n_img, preset, stage
         self.reports = [l for l in lines if l["task"] == "report"]
         self.vqa = [l for l in lines if l["task"] == "vqa"]
+        self.findings = report_findings(lines)
+
+    def labels(self, indices: list[int]) -> torch.Tensor:
+        return torch.tensor([self.findings[i] for i in indices])
 
     def __call__(self, step: int) -> tuple[list[int], list[dict]]:
         p = self.preset
@@ -370,16 +401,31 @@ class CTBatches:
         return [l["index"] for l in rep + vqa], batches
 
 
+@torch.no_grad()
+def calibrate_projector(model: CTLensMLLM, tokens_for, n_cases: int, n: int = 256) -> None:
+    """Set the projector's standardisation from the pooled encoder output of up to ``n`` training volumes."""
+    pooled = []
+    for s in range(0, min(n, n_cases), 16):
+        idx = list(range(s, min(s + 16, n, n_cases)))
+        enc, _ = model.encoder.encode_volume(tokens_for(idx), None)
+        pooled.append(model.projector.pool(enc, model.cfg.encoder.patch_grid, model.cfg.pooling))
+    model.projector.calibrate(torch.cat(pooled))
+
+
 def transfer_from_stage0(preset: Preset, stage0_path: str, tok: WordTokenizer) -> CTLensMLLM:
     """The 3D MLLM with every stage-0 parameter reused (ViT via transfer_2d_to_3d, projector and LLM as is)."""
     ck = torch.load(stage0_path, map_location="cpu")
     m2d = CTLensMLLM(MLLMConfig.from_dict(ck["config"]))
-    m2d.load_state_dict(ck["model"])
+    missing, unexpected = m2d.load_state_dict(ck["model"], strict=False)
+    if unexpected or set(missing) - {"projector.offset", "projector.scale"}:  # identity when absent
+        raise ValueError(f"stage-0 checkpoint does not match: missing {missing}, unexpected {unexpected}")
     cfg = preset.model_config(len(tok), tok.image_id)
     model = CTLensMLLM(cfg)
     vit_state = {k[len("encoder.lower."):]: v for k, v in m2d.state_dict().items() if k.startswith("encoder.lower.")}
     model.encoder = transfer_2d_to_3d(vit_state, cfg.encoder)
-    model.projector.load_state_dict(m2d.projector.state_dict())
+    # The MLP is reused; the standardisation is per pooled position, whose grid differs from 2D: calibrated later.
+    proj = {k: v for k, v in m2d.projector.state_dict().items() if k.startswith(("fc1.", "fc2."))}
+    model.projector.load_state_dict(proj, strict=False)
     model.llm.load_state_dict(m2d.llm.state_dict())
     return model
 
@@ -427,6 +473,9 @@ def train_ct(preset: Preset, tok: WordTokenizer, run: str, stage0_path: str, dat
             x = frozen_prefix(model, hu_batch_to_pixels(data["hu"][indices], pre), 0)
         return trainable_suffix(model, x, b, freeze)
 
+    if not os.path.exists(os.path.join(run, "stage1.pt")) and not os.path.exists(os.path.join(run, "stage1.pt.part")):
+        calibrate_projector(model, tokens_for, data["hu"].shape[0])  # (a resumed stage restores its own values)
+
     frozen_names = {"encoder.lower.patch_embed.proj.weight", "encoder.lower.patch_embed.proj.bias",
                     "encoder.lower.pos_embed"} | {n for n, _ in model.named_parameters()
                                                   if any(n.startswith(f"encoder.lower.blocks.{i}.") for i in range(freeze))}
@@ -435,7 +484,7 @@ def train_ct(preset: Preset, tok: WordTokenizer, run: str, stage0_path: str, dat
     for n, p in model.named_parameters():
         p.requires_grad_(n not in frozen_names)
 
-    new_parts = ("expert_", "group_gate", "router", "text_proj")
+    new_parts = ("expert_", "group_gate", "router", "text_proj")  # stage 2's fast group
 
     def groups_for(high: float, low: float, routed: bool) -> list[dict]:
         hi = [p for n, p in model.named_parameters() if p.requires_grad and any(s in n for s in new_parts)]
@@ -449,7 +498,8 @@ def train_ct(preset: Preset, tok: WordTokenizer, run: str, stage0_path: str, dat
 
         def step1(step: int):
             idx, bs = batches1(step)
-            return multitask_loss(model, tokens_for(idx), bs)
+            return multitask_loss(model, tokens_for(idx), bs, findings=batches1.labels(idx),
+                                  finding_weight=preset.finding_loss_weight)
 
         if os.path.exists(s1):
             model.load_state_dict(torch.load(s1, map_location="cpu")["model"])
@@ -463,7 +513,8 @@ def train_ct(preset: Preset, tok: WordTokenizer, run: str, stage0_path: str, dat
 
         def step2(step: int):
             idx, bs = batches2(step)
-            return multitask_loss(model, tokens_for(idx), bs)
+            return multitask_loss(model, tokens_for(idx), bs, findings=batches2.labels(idx),
+                                  finding_weight=preset.finding_loss_weight)
 
         if variant.experts:
             log(f"stage2 [{variant.name}]: experts upcycled, routers + experts at {preset.stage2_lr}, rest at "
@@ -480,7 +531,8 @@ def train_ct(preset: Preset, tok: WordTokenizer, run: str, stage0_path: str, dat
 
         def step_one(step: int):
             idx, bs = batches(step)
-            return multitask_loss(model, tokens_for(idx), bs)
+            return multitask_loss(model, tokens_for(idx), bs, findings=batches.labels(idx),
+                                  finding_weight=preset.finding_loss_weight)
 
         log(f"one stage [{variant.name}]: experts from the start, {steps1 + steps2} steps")
         run_loop("onestage", final, model, groups_for(preset.stage1_lr, preset.stage1_lr, True), steps1 + steps2,
@@ -494,7 +546,9 @@ def checkpoint_model(path: str) -> CTLensMLLM:
     if ck.get("routed"):
         for layer in model.encoder.moe_layers:
             layer.routed = True
-    model.load_state_dict(ck["model"])
+    missing, unexpected = model.load_state_dict(ck["model"], strict=False)
+    if unexpected or set(missing) - {"projector.offset", "projector.scale"}:  # identity when absent
+        raise ValueError(f"{path} does not match its config: missing {missing}, unexpected {unexpected}")
     return model.eval()
 
 
