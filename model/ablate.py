@@ -37,6 +37,7 @@ VARIANTS = {
     "one_stage": T.Variant("one_stage", two_stage=False),
 }
 LABELS = {
+    "prior": "text prior, no image (majority answer per question type, a normal report)",
     "tghmoe": "2D transfer + TGH-MoE, two-stage (the recipe)",
     "scratch": "(a) 3D encoder from scratch",
     "dense": "(b) dense FFN, no experts",
@@ -86,6 +87,44 @@ def group_usage(package_dir: str, data_path: str, cases: int) -> dict:
             s[0] += gates[0]
             s[1] += 1
     return {task: (v[0] / v[1]).tolist() for task, v in sums.items()}  # [K][G]
+
+
+def prior_baseline(train_lines: list[dict], test_path: str, cases: int) -> dict:
+    """What the text alone gets: the most frequent training answer of each question type (``qtype``; multiple
+    choice: the most frequent answer text, as its letter in this question's choices) and, for every report, one
+    normal report ("no finding" phrasing, a fixed draw of model/reports.py). No image, no model."""
+    from collections import Counter
+
+    import numpy as np
+
+    from .evaluate import read_jsonl
+    from .metrics import score
+    from .reports import make_report
+
+    by_type: dict[str, Counter] = {}
+    for l in train_lines:
+        if l["task"] == "vqa":
+            by_type.setdefault(l.get("qtype", ""), Counter())[l["answer"].split(". ", 1)[-1]] += 1
+    labels = {k: False for k in ("lung_nodule", "pleural_effusion", "cardiomegaly", "pericardial_effusion",
+                                 "emphysema", "consolidation", "arterial_calcification", "lymphadenopathy")}
+    normal = make_report(labels, np.random.default_rng(0))
+    lines = read_jsonl(test_path)
+    keep = set(sorted({l["case"] for l in lines})[:cases])
+    out = []
+    for l in lines:
+        if l["case"] not in keep:
+            continue
+        if l["task"] == "report":
+            pred = normal
+        else:
+            counts = by_type.get(l.get("qtype", ""), Counter())
+            pred = counts.most_common(1)[0][0] if counts else "no"
+            if l.get("choices"):
+                ranked = [a for a, _ in counts.most_common()] if counts else []
+                best = next((c for c in ranked if c in l["choices"]), l["choices"][0])
+                pred = f"{'ABCD'[l['choices'].index(best)]}. {best}"
+        out.append({**l, "prediction": pred})
+    return score(out)
 
 
 def run_variant(preset: T.Preset, name: str, steps1: int, steps2: int, base: str, out: str) -> str:
@@ -147,6 +186,12 @@ def main(argv=None) -> int:
     summary_path = os.path.join(out, "ablation.json")
     rows = json.load(open(summary_path)) if os.path.exists(summary_path) else []
     done = {r["variant"] for r in rows}
+    if "prior" not in done:
+        data = T.build_ct_data(preset, "train", preset.train_cases, os.path.join(base, "data"))
+        rows.append({"variant": "prior", "metrics": prior_baseline(data["lines"], a.test, a.cases),
+                     "train_minutes": 0.0, "group_gates": None, "wall_minutes": 0.0})
+        with open(summary_path, "w") as f:
+            json.dump(rows, f, indent=1)
     for name in a.variants.split(","):
         if name in done:
             continue

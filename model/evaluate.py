@@ -1,12 +1,16 @@
 """Evaluate a model package on a benchmark split, or score existing outputs.
 
     python3 -m model.evaluate --package DIR --data DATASET.jsonl [--limit N] [--out RESULTS.jsonl] [--json]
+                              [--shuffle-images]
     python3 -m model.evaluate --predictions RESULTS.jsonl [--json]
 
 With ``--package`` every dataset line (the first N with ``--limit``) is answered by the package's PyTorch
 reference (``model.package``, greedy decoding) and the results lines (C5: the dataset line plus ``prediction``)
 are scored, and written to ``--out`` when given. With ``--predictions`` the lines are scored as they are
 (``ctlens eval --out`` writes the same format), so both languages can be compared on one file.
+
+``--shuffle-images`` answers every line on another case's volume (the next distinct image of the lines, in order):
+the control that says how much of a score comes from the image rather than from the text prior.
 
 Output: the metrics of model/metrics.py (docstring there defines each); ``--json`` prints one JSON object with the
 keys bleu1 bleu2 bleu3 bleu4 rouge1 rougeL meteor cider closed_vqa_accuracy open_vqa_f1 finding_f1 n_report n_vqa
@@ -48,7 +52,14 @@ def read_jsonl(path: str) -> list[dict]:
     return lines
 
 
-def predict(package_dir: str, data_path: str, lines: list[dict], max_new_tokens: int | None, progress=None) -> list[dict]:
+def shifted_images(lines: list[dict]) -> dict[str, str]:
+    """image → the next distinct image of the lines (cyclic): a derangement whenever there are two or more."""
+    images = list(dict.fromkeys(str(l.get("image", "")) for l in lines))
+    return {img: images[(k + 1) % len(images)] for k, img in enumerate(images)}
+
+
+def predict(package_dir: str, data_path: str, lines: list[dict], max_new_tokens: int | None, progress=None,
+            shuffle_images: bool = False) -> list[dict]:
     """Greedy predictions of the package's PyTorch reference for each line; returns results lines.
 
     As ``ctlens eval`` does: report samples use the package's report prompt (their ``question`` is not read), VQA
@@ -64,9 +75,11 @@ def predict(package_dir: str, data_path: str, lines: list[dict], max_new_tokens:
     except (pkg_mod.PackageError, OSError, KeyError, ValueError) as e:
         raise UsageError(f"cannot load the model package {package_dir}: {e}") from None
     root = os.path.dirname(os.path.abspath(data_path))
+    swap = shifted_images(lines) if shuffle_images else {}
     out = []
     for k, line in enumerate(lines, 1):
-        image = os.path.join(root, str(line.get("image", "")))
+        name = str(line.get("image", ""))
+        image = os.path.join(root, swap.get(name, name))
         if not os.path.isfile(image):
             raise UsageError(f"line {k} (id {line.get('id')}): image not found: {image}")
         task = line.get("task")
@@ -98,6 +111,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", help="write results lines here (with --package)")
     p.add_argument("--max-new-tokens", type=int, help="default: the package's generation_config.json")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--shuffle-images", action="store_true",
+                   help="control run: answer each line on another case's volume (with --package)")
     a = p.parse_args(argv)
 
     def fail(msg: str) -> int:
@@ -124,7 +139,7 @@ def main(argv=None) -> int:
                 if k == n or k % max(1, n // 20) == 0:
                     print(f"evaluate: {k}/{n} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
 
-            lines = predict(a.package, a.data, lines, a.max_new_tokens, progress)
+            lines = predict(a.package, a.data, lines, a.max_new_tokens, progress, a.shuffle_images)
             if a.out:
                 with open(a.out, "w", encoding="utf-8") as f:
                     for line in lines:

@@ -134,8 +134,21 @@ def export_graphs(model: CTLensMLLM, onnx_dir: str) -> None:
         )
 
 
+# Chat suggestions shipped in config.json (`ctlens.example_questions`): phrasings taken from the training
+# questions of model/synth.py, so every word is in the tokenizer's vocabulary and the model has seen the form.
+EXAMPLE_QUESTIONS = [
+    "Is there a pleural effusion?",
+    "Is there an enlarged heart?",
+    "Does this CT show a pericardial effusion?",
+    "Is there lung consolidation?",
+    {"question": "On which side is the pleural effusion?",
+     "choices": ["left side", "right side", "both sides", "no effusion"]},
+    "How big is the largest lymph node?",
+]
+
+
 def prompt_templates(report_prompt: str) -> dict:
-    return {"report": f"<bos><image>{report_prompt}<answer>", "vqa": "<bos><image>{question}<answer>"}
+    return {"report": f"<bos>{report_prompt}<image><answer>", "vqa": "<bos>{question}<image><answer>"}
 
 
 def config_json(model: CTLensMLLM, tok: WordTokenizer, pre: PreprocessConfig, meta: dict) -> dict:
@@ -178,6 +191,7 @@ def config_json(model: CTLensMLLM, tok: WordTokenizer, pre: PreprocessConfig, me
                 "text_guided": moe.text_guided,
             },
             "prompt_templates": prompt_templates(meta.get("report_prompt", "Generate a radiology report for this chest CT.")),
+            "example_questions": meta.get("example_questions", EXAMPLE_QUESTIONS),
             "image_token": "<image>",
             "answer_token": "<answer>",
             "num_image_tokens": cfg.num_image_tokens,

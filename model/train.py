@@ -125,8 +125,11 @@ def log(msg: str) -> None:
 
 # --- batches -------------------------------------------------------------------------------------------------------
 def encode_sample(tok: WordTokenizer, n_img: int, question: str, answer: str) -> tuple[list[int], int]:
-    """ids of ``<bos><image>×n question <answer> answer <eos>`` and the prompt length (up to <answer>)."""
-    prompt = [tok.bos_id] + [tok.image_id] * n_img + tok.encode(question.strip()) + [tok.answer_id]
+    """ids of ``<bos> question <image>×n <answer> answer <eos>`` and the prompt length (up to <answer>).
+
+    The image comes after the question, next to ``<answer>``: with an oracle image (finding labels written into
+    the summary token) the LLM learned to read it sooner and more stably this way than with the image first."""
+    prompt = [tok.bos_id] + tok.encode(question.strip()) + [tok.image_id] * n_img + [tok.answer_id]
     return prompt + tok.encode(answer.strip()) + [tok.eos_id], len(prompt)
 
 

@@ -60,10 +60,17 @@ def test_export_writes_every_package_file_and_reloads_the_same_model(tmp_path):
     for k, v in pkg.model.state_dict().items():
         assert torch.equal(v, ref[k]), k
     x = torch.randn(1, 3, 4, 32, 32)
-    ids = tok.encode("<bos><image>Is there a pleural effusion?<answer>")
+    ids = tok.encode("<bos>Is there a pleural effusion?<image><answer>")
     a = generate(model, x, ids, tok.eos_id, max_new_tokens=6)
     b = pkg.generate(x, "vqa", "Is there a pleural effusion?", max_new_tokens=6)
     assert a.ids == b.ids and torch.equal(a.prefill_logits, b.prefill_logits)
+    # The package's templates give the runtime exactly the prompt training used (image expanded in place).
+    from model.generate import expand_image_tokens
+    from model.train import encode_sample
+    n = model.cfg.num_image_tokens
+    for task, question in (("vqa", "Is there a PLEURAL effusion?"), ("report", "Generate a radiology report for this chest CT.")):
+        trained, plen = encode_sample(tok, n, question, "x")
+        assert expand_image_tokens(pkg.prompt_ids(task, question), tok.image_id, n) == trained[:plen]
 
 
 def test_a_package_missing_a_graph_is_refused(tmp_path):

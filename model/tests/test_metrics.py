@@ -263,3 +263,11 @@ def test_evaluate_refuses_a_missing_package(tmp_path, capsys):
     data = ROOT / "test" / "fixtures" / "phantoms" / "dataset.jsonl"
     assert evaluate.main(["--package", str(tmp_path / "nothing"), "--data", str(data)]) == 2
     assert "config.json is missing" in capsys.readouterr().err
+
+
+def test_shuffled_images_move_every_line_to_another_case():
+    lines = [{"image": f"images/c{k // 3}.nii.gz"} for k in range(12)]  # 4 cases, 3 lines each
+    swap = evaluate.shifted_images(lines)
+    assert sorted(swap) == sorted(set(swap.values())) == [f"images/c{k}.nii.gz" for k in range(4)]
+    assert all(swap[l["image"]] != l["image"] for l in lines)
+    assert evaluate.shifted_images([{"image": "a.nii.gz"}]) == {"a.nii.gz": "a.nii.gz"}  # nothing to swap with
