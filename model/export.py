@@ -135,15 +135,16 @@ def export_graphs(model: CTLensMLLM, onnx_dir: str) -> None:
 
 
 # Chat suggestions shipped in config.json (`ctlens.example_questions`): phrasings taken from the training
-# questions of model/synth.py, so every word is in the tokenizer's vocabulary and the model has seen the form.
+# questions of model/synth.py, so every word is in the tokenizer's vocabulary and the model has seen the form;
+# chosen among the findings the demo model tells apart (its card: effusion, heart size, pericardial fluid, emphysema).
 EXAMPLE_QUESTIONS = [
     "Is there a pleural effusion?",
+    "Where is the pleural effusion?",
     "Is there an enlarged heart?",
     "Does this CT show a pericardial effusion?",
-    "Is there lung consolidation?",
+    "Is there emphysema?",
     {"question": "On which side is the pleural effusion?",
      "choices": ["left side", "right side", "both sides", "no effusion"]},
-    "How big is the largest lymph node?",
 ]
 
 
@@ -185,7 +186,8 @@ def config_json(model: CTLensMLLM, tok: WordTokenizer, pre: PreprocessConfig, me
                 "layers": list(range(e.vit.depth - e.top_blocks, e.vit.depth)),
                 "groups": moe.groups,
                 "group_names": list(meta.get("group_names", moe.group_names)),
-                "group_names_rule": meta.get("group_names_rule", "not assigned (untrained model)"),
+                "group_names_rule": meta.get("group_names_rule", "numbered, not named: training gives no group a task of its "
+                                                                  "own; the model card gives the measured gate per task"),
                 "experts_per_group": moe.experts_per_group,
                 "top_k": moe.top_k,
                 "text_guided": moe.text_guided,
