@@ -1,7 +1,7 @@
 """Ablations (issue 3, part 7): the same 3D data and step budget for every variant, scored on the test split.
 
     python3 -m model.ablate --preset demo --test model/runs/test/dataset.jsonl [--steps1 200 --steps2 150]
-                            [--cases 60] [--variants tghmoe,scratch,dense,token_only,one_stage]
+                            [--cases 60] [--variants tghmoe,scratch,dense,token_only,one_stage] [--seed 1 --out DIR]
 
 Variants (each changes one thing against ``tghmoe``, the demo recipe):
 - ``tghmoe``: 2D transfer, TGH-MoE, two stages (stage 1 task-shared, stage 2 experts + routers);
@@ -20,6 +20,7 @@ model.evaluate's PyTorch reference (greedy); the table lands in ``model/runs/abl
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -127,7 +128,7 @@ def prior_baseline(train_lines: list[dict], test_path: str, cases: int) -> dict:
     return score(out)
 
 
-def run_variant(preset: T.Preset, name: str, steps1: int, steps2: int, base: str, out: str) -> str:
+def run_variant(preset: T.Preset, name: str, steps1: int, steps2: int, base: str, out: str, seed: int = 0) -> str:
     from .export import export_package
 
     tok = T.build_tokenizer()
@@ -135,8 +136,8 @@ def run_variant(preset: T.Preset, name: str, steps1: int, steps2: int, base: str
     data = T.build_ct_data(preset, "train", preset.train_cases, data_dir)
     run = os.path.join(out, name)
     os.makedirs(run, exist_ok=True)
-    final = T.train_ct(preset, tok, run, os.path.join(base, "stage0.pt"), data, VARIANTS[name], steps1, steps2,
-                       data_dir)
+    variant = dataclasses.replace(VARIANTS[name], seed=seed)
+    final = T.train_ct(preset, tok, run, os.path.join(base, "stage0.pt"), data, variant, steps1, steps2, data_dir)
     package = os.path.join(run, "package")
     if not os.path.isfile(os.path.join(package, "onnx", "decoder_model_merged.onnx")):
         model = T.checkpoint_model(final)
@@ -172,6 +173,7 @@ def main(argv=None) -> int:
     p.add_argument("--cases", type=int, default=60, help="test cases scored (each: 1 report + its VQA lines)")
     p.add_argument("--variants", default=",".join(VARIANTS))
     p.add_argument("--out", help="default model/runs/ablate-<preset>")
+    p.add_argument("--seed", type=int, default=0, help="> 0: another draw of batches and new weights (same data)")
     p.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", "2")))
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
@@ -196,7 +198,7 @@ def main(argv=None) -> int:
         if name in done:
             continue
         t0 = time.time()
-        package = run_variant(preset, name, a.steps1, a.steps2, base, out)
+        package = run_variant(preset, name, a.steps1, a.steps2, base, out, a.seed)
         ck = torch.load(os.path.join(out, name, "stage2.pt" if VARIANTS[name].two_stage else "onestage.pt"))
         minutes = ck.get("seconds", 0) / 60
         if VARIANTS[name].two_stage and os.path.exists(os.path.join(out, name, "stage1.pt")):

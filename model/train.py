@@ -383,8 +383,8 @@ def report_findings(lines: list[dict]) -> dict[int, list[float]]:
 class CTBatches:
     """Deterministic multitask batches: ``batch_reports`` report lines + ``batch_vqa`` VQA lines per step."""
 
-    def __init__(self, tok: WordTokenizer, lines: list[dict], n_img: int, preset: Preset, stage: str):
-        self.tok, self.n_img, self.preset, self.stage = tok, n_img, preset, stage
+    def __init__(self, tok: WordTokenizer, lines: list[dict], n_img: int, preset: Preset, stage: str, seed: int = 0):
+        self.tok, self.n_img, self.preset, self.stage, self.seed = tok, n_img, preset, stage, seed
         self.reports = [l for l in lines if l["task"] == "report"]
         self.vqa = [l for l in lines if l["task"] == "vqa"]
         self.findings = report_findings(lines)
@@ -394,7 +394,7 @@ class CTBatches:
 
     def __call__(self, step: int) -> tuple[list[int], list[dict]]:
         p = self.preset
-        rng = np.random.default_rng([p.seed, STAGE_CODE[self.stage], step])
+        rng = np.random.default_rng([p.seed, STAGE_CODE[self.stage], step, *([self.seed] if self.seed else [])])
         rep = [self.reports[i] for i in rng.choice(len(self.reports), p.batch_reports, replace=False)]
         vqa = [self.vqa[i] for i in rng.choice(len(self.vqa), p.batch_vqa, replace=False)]
         batches = []
@@ -442,6 +442,7 @@ class Variant:
     two_stage: bool = True  # False: experts upcycled at once, one stage of stage1+stage2 steps
     experts: bool = True  # False: dense FFN (stage 2 continues without routed experts)
     text_guided: bool = True  # False: token-only MoE
+    seed: int = 0  # > 0: another draw of the CT batches and of the new weights' initialisation (same data)
 
 
 def train_ct(preset: Preset, tok: WordTokenizer, run: str, stage0_path: str, data: dict, variant: Variant,
@@ -450,12 +451,14 @@ def train_ct(preset: Preset, tok: WordTokenizer, run: str, stage0_path: str, dat
     final = os.path.join(run, "stage2.pt" if variant.two_stage else "onestage.pt")
     if os.path.exists(final):
         return final
+    if variant.seed:
+        torch.manual_seed(1000 + variant.seed)
     if variant.transfer:
         model = transfer_from_stage0(preset, stage0_path, tok)
         freeze = preset.freeze_blocks
     else:
         model = transfer_from_stage0(preset, stage0_path, tok)
-        torch.manual_seed(preset.seed + 1)
+        torch.manual_seed(preset.seed + 1 + 1000 * variant.seed)
         fresh = CTLensMLLM(model.cfg).encoder  # random 3D encoder, nothing from the 2D ViT
         model.encoder = fresh
         freeze = 0
@@ -497,7 +500,7 @@ def train_ct(preset: Preset, tok: WordTokenizer, run: str, stage0_path: str, dat
     extra = {"vocab": tok.vocab, "preprocess": asdict(pre), "variant": asdict(variant)}
     if variant.two_stage:
         s1 = os.path.join(run, "stage1.pt")
-        batches1 = CTBatches(tok, data["lines"], n_img, preset, "stage1")
+        batches1 = CTBatches(tok, data["lines"], n_img, preset, "stage1", variant.seed)
 
         def step1(step: int):
             idx, bs = batches1(step)
@@ -512,7 +515,7 @@ def train_ct(preset: Preset, tok: WordTokenizer, run: str, stage0_path: str, dat
         if variant.experts:
             for layer in model.encoder.moe_layers:
                 layer.upcycle()
-        batches2 = CTBatches(tok, data["lines"], n_img, preset, "stage2")
+        batches2 = CTBatches(tok, data["lines"], n_img, preset, "stage2", variant.seed)
 
         def step2(step: int):
             idx, bs = batches2(step)
@@ -530,7 +533,7 @@ def train_ct(preset: Preset, tok: WordTokenizer, run: str, stage0_path: str, dat
     else:
         for layer in model.encoder.moe_layers:
             layer.upcycle()
-        batches = CTBatches(tok, data["lines"], n_img, preset, "onestage")
+        batches = CTBatches(tok, data["lines"], n_img, preset, "onestage", variant.seed)
 
         def step_one(step: int):
             idx, bs = batches(step)
