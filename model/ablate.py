@@ -164,10 +164,41 @@ def markdown(rows: list[dict], steps1: int, steps2: int, cases: int) -> str:
     return head + body + note
 
 
+def summarise(paths: list[str]) -> str:
+    """One markdown table over several ablation.json files (seeds): per variant the mean, and the range when a
+    variant ran more than once; the variants in LABELS order."""
+    runs: dict[str, list[dict]] = {}
+    budget = None
+    for path in paths:
+        for r in json.load(open(path)):
+            runs.setdefault(r["variant"], []).append(r)
+    head = ("| variant | runs | " + " | ".join(COLUMNS) + " | train min |\n|---|---|" + "---|" * (len(COLUMNS) + 1)
+            + "\n")
+    body = ""
+    for name in LABELS:
+        rows = runs.get(name, [])
+        if name == "prior":
+            rows = rows[:1]  # the same numbers in every file: no training, no seed
+        if not rows:
+            continue
+        cells = []
+        for k in COLUMNS:
+            vals = [r["metrics"][k] for r in rows if r["metrics"].get(k) is not None]
+            if not vals:
+                cells.append("n/a")
+            elif len(vals) == 1:
+                cells.append(f"{vals[0]:.3f}")
+            else:
+                cells.append(f"{sum(vals) / len(vals):.3f} ({min(vals):.3f}–{max(vals):.3f})")
+        minutes = sum(r["train_minutes"] for r in rows) / len(rows)
+        body += f"| {LABELS[name]} | {len(rows)} | " + " | ".join(cells) + f" | {minutes:.1f} |\n"
+    return head + body
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python3 -m model.ablate", description=__doc__.split("\n\n")[0])
     p.add_argument("--preset", choices=sorted(T.PRESETS), default="demo")
-    p.add_argument("--test", required=True, help="test split dataset.jsonl (python3 -m model.synth --split test)")
+    p.add_argument("--test", help="test split dataset.jsonl (python3 -m model.synth --split test)")
     p.add_argument("--steps1", type=int, default=200)
     p.add_argument("--steps2", type=int, default=150)
     p.add_argument("--cases", type=int, default=60, help="test cases scored (each: 1 report + its VQA lines)")
@@ -175,8 +206,15 @@ def main(argv=None) -> int:
     p.add_argument("--out", help="default model/runs/ablate-<preset>")
     p.add_argument("--seed", type=int, default=0, help="> 0: another draw of batches and new weights (same data)")
     p.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", "2")))
+    p.add_argument("--summarise", nargs="+", metavar="ABLATION_JSON",
+                   help="only print one table over these ablation.json files (several seeds): mean (range)")
     a = p.parse_args(argv)
+    if a.summarise:
+        print(summarise(a.summarise))
+        return 0
     torch.set_num_threads(a.threads)
+    if not a.test:
+        p.error("--test is required (the test split's dataset.jsonl)")
     preset = T.PRESETS[a.preset]
     base = os.path.join(os.path.dirname(__file__), "runs", preset.name)
     if not os.path.exists(os.path.join(base, "stage0.pt")):
