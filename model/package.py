@@ -67,6 +67,8 @@ class PackageModel:
         for name, t in state.items():
             if name.startswith("finding_head."):  # training-only head, not part of any graph
                 continue
+            if ".group_gate." in name and not self.model.cfg.encoder.moe.text_guided:
+                continue  # token-only MoE (an ablation): the gate is uniform, the exporter drops the unused weights
             if name == "llm.lm_head.weight":  # tied to embed_tokens (the decoder graph may carry either name)
                 src = weights.get(name, weights.get("llm.embed_tokens.weight"))
             else:

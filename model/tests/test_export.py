@@ -132,3 +132,18 @@ def test_bundled_package_in_onnxruntime_node_matches_pytorch(tmp_path):
     assert summary["greedyEqual"] == summary["checked"], summary["failures"]
     assert summary["maxLogitsDiff"] <= 1e-3
     assert res.returncode == 0
+
+
+def test_a_token_only_moe_package_reloads_without_its_unused_group_gate(tmp_path):
+    model, tok, preset = tiny_model()
+    for layer in model.encoder.moe_layers:
+        layer.cfg.text_guided = False  # as model.train does for the token-only ablation
+    out = tmp_path / "pkg"
+    export_package(model, tok, preset.preprocess(), str(out), {})
+    pkg = load_package(str(out))
+    assert not pkg.model.cfg.encoder.moe.text_guided
+    x = torch.randn(1, 3, 4, 32, 32)
+    ids = tok.encode("<bos>Is there a pleural effusion?<image><answer>")
+    a = generate(model, x, ids, tok.eos_id, max_new_tokens=6)
+    b = pkg.generate(x, "vqa", "Is there a pleural effusion?", max_new_tokens=6)
+    assert a.ids == b.ids and torch.allclose(a.prefill_logits, b.prefill_logits)
