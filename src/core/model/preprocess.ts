@@ -110,7 +110,11 @@ export function preprocessVolume(volume: NiftiVolume, spec: PreprocessSpec, sign
   let nan = 0;
   // HU of the resampled grid, kept for the body-aware statistics below (D·H·W floats, small).
   const huGrid = new Float32Array(plane);
-  const hu = (offset: number): number => Math.fround(Math.fround(data[offset]! * slope) + inter);
+  // HU of every source voxel once, in float32 as PyTorch computes it (value · slope, then + inter): the resampling
+  // loop then reads one monomorphic Float32Array instead of converting each of its 8·D·H·W taps.
+  const huSource = new Float32Array(needed);
+  for (let i = 0; i < needed; i++) huSource[i] = Math.fround(data[i]! * slope) + inter;
+  const hu = (offset: number): number => huSource[offset]!;
 
   for (let d = 0; d < D; d++) {
     if ((d & 7) === 0) throwIfAborted(signal);
@@ -139,14 +143,21 @@ export function preprocessVolume(volume: NiftiVolume, spec: PreprocessSpec, sign
         if (v !== v) nan++;
         if (v < minHu) minHu = v;
         if (v > maxHu) maxHu = v;
-        const at = (d * H + h) * W + w;
-        huGrid[at] = v;
-        for (let c = 0; c < C; c++) {
-          let x = (v - lo[c]!) / width[c]!;
-          x = x < 0 ? 0 : x > 1 ? 1 : x;
-          out[c * plane + at] = (x - spec.mean[c]!) / spec.std[c]!;
-        }
+        huGrid[(d * H + h) * W + w] = v;
       }
+    }
+  }
+  // The channels: one window each, clamped to [0, 1], then standardised (one plain loop per channel).
+  for (let c = 0; c < C; c++) {
+    const low = lo[c]!;
+    const wid = width[c]!;
+    const mean = spec.mean[c]!;
+    const std = spec.std[c]!;
+    const base = c * plane;
+    for (let at = 0; at < plane; at++) {
+      let x = (huGrid[at]! - low) / wid;
+      x = x < 0 ? 0 : x > 1 ? 1 : x;
+      out[base + at] = (x - mean) / std;
     }
   }
   if (nan > 0 || !Number.isFinite(minHu) || !Number.isFinite(maxHu)) {
