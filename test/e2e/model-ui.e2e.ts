@@ -239,15 +239,15 @@ describe('model UI in VS Code (code-server)', function () {
     await s.runCommand('CT Lens: Ask About Volume');
     const input = s.page.locator('.quick-input-widget input.input').first();
     await input.waitFor({ timeout: 10_000 });
-    // The suggestions are listed; a typed question becomes the first item.
-    await s.page.locator('.quick-input-list .monaco-list-row', { hasText: 'Is a pericardial effusion present?' }).first().waitFor({ timeout: 10_000 });
-    await input.fill('Is there emphysema?');
+    // The package's suggested questions are listed; a typed question becomes the first item.
+    await s.page.locator('.quick-input-list .monaco-list-row', { hasText: 'Does this CT show a pericardial effusion?' }).first().waitFor({ timeout: 10_000 });
+    await input.fill('Is emphysema present?');
     await s.page.locator('.quick-input-list .monaco-list-row', { hasText: 'ask this' }).first().waitFor({ timeout: 10_000 });
     await input.press('Enter');
     const turn = viewer.locator('.ctl-turn').nth(before);
     await waitForAttribute(turn, 'data-status', 'done', 120_000);
-    assert.match(await textOf(turn.locator('.ctl-turn-question')), /Is there emphysema\?/);
-    assert.equal(await textOf(turn.locator('.ctl-turn-answer')), cli<{ text: string }>('ask', path.join(ws, VOLUME), 'Is there emphysema?').text);
+    assert.match(await textOf(turn.locator('.ctl-turn-question')), /Is emphysema present\?/);
+    assert.equal(await textOf(turn.locator('.ctl-turn-answer')), cli<{ text: string }>('ask', path.join(ws, VOLUME), 'Is emphysema present?').text);
   });
 
   it('shows the routing: gates move between the report and a question; an expert heatmap changes the slice views', async function () {
