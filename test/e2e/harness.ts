@@ -262,9 +262,10 @@ export class Session {
     await this.focusWorkbench();
     await this.page.keyboard.press('F1');
     const input = this.page.locator('.quick-input-widget input.input').first();
-    await input.waitFor({ timeout: 10_000 });
-    await input.fill(`>${title}`);
     try {
+      // F1 can be swallowed (a webview that still had focus): not opening is a reason to retry, not to fail.
+      await input.waitFor({ timeout: 5_000 });
+      await input.fill(`>${title}`);
       await this.quickInputRows().filter({ hasText: title }).first().waitFor({ timeout: timeoutMs });
       return true;
     } catch {
