@@ -263,8 +263,13 @@ export class Session {
     await this.page.keyboard.press('F1');
     const input = this.page.locator('.quick-input-widget input.input').first();
     try {
-      // F1 can be swallowed (a webview that still had focus): not opening is a reason to retry, not to fail.
-      await input.waitFor({ timeout: 5_000 });
+      // F1 can be swallowed by a webview that keeps the keyboard focus (seen after the Routing view was used):
+      // then open the palette with the mouse, through the command centre of the title bar.
+      const opened = await input.waitFor({ timeout: 3_000 }).then(() => true, () => false);
+      if (!opened) {
+        await this.page.locator('.command-center .command-center-center').first().click({ timeout: 5_000 });
+        await input.waitFor({ timeout: 5_000 });
+      }
       await input.fill(`>${title}`);
       await this.quickInputRows().filter({ hasText: title }).first().waitFor({ timeout: timeoutMs });
       return true;
