@@ -281,7 +281,8 @@ describe('model UI in VS Code (code-server)', function () {
     const busiest = experts.nth(loads.indexOf(Math.max(...loads)));
     await busiest.click();
     const overlayId = await waitForAttribute(viewer.locator('#ctl-root'), 'data-overlay', (v) => !!v && v.startsWith(`${reportRun.value}/routing/`), 20_000);
-    assert.equal(await busiest.getAttribute('aria-pressed'), 'true');
+    // The viewer shows the overlay first; the Routing view hears of the selection in its next state message.
+    await waitForAttribute(busiest, 'aria-pressed', 'true', 10_000);
     assert.equal(await routing.locator('#ctl-routing').getAttribute('data-overlay'), overlayId);
     await viewer.locator('#ctl-legend').waitFor({ state: 'visible', timeout: 5000 });
     await s.page.waitForTimeout(500); // one frame for the views to repaint
