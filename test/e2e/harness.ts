@@ -258,24 +258,33 @@ export class Session {
   }
 
   private async showInPalette(title: string, timeoutMs: number): Promise<boolean> {
-    await this.page.keyboard.press('Escape');
-    await this.focusWorkbench();
-    await this.page.keyboard.press('F1');
-    const input = this.page.locator('.quick-input-widget input.input').first();
     try {
-      // F1 can be swallowed by a webview that keeps the keyboard focus (seen after the Routing view was used):
-      // then open the palette with the mouse, through the command centre of the title bar.
-      const opened = await input.waitFor({ timeout: 3_000 }).then(() => true, () => false);
-      if (!opened) {
-        await this.page.locator('.command-center .command-center-center').first().click({ timeout: 5_000 });
-        await input.waitFor({ timeout: 5_000 });
-      }
+      const input = await this.openQuickInput('F1');
       await input.fill(`>${title}`);
       await this.quickInputRows().filter({ hasText: title }).first().waitFor({ timeout: timeoutMs });
       return true;
     } catch {
       return false;
     }
+  }
+
+  /**
+   * Open the quick input (F1: commands, Control+P: files) and return its text box. A webview that keeps the
+   * keyboard focus can swallow the key (seen in CI after the Routing view or a viewer was used); then the quick input
+   * is opened with the mouse through the title bar's command centre — the caller's text (`>…` for a command, a
+   * path for a file) picks the mode either way.
+   */
+  private async openQuickInput(key: 'F1' | 'Control+P'): Promise<Locator> {
+    await this.page.keyboard.press('Escape');
+    await this.focusWorkbench();
+    await this.page.keyboard.press(key);
+    const input = this.page.locator('.quick-input-widget input.input').first();
+    const opened = await input.waitFor({ timeout: 3_000 }).then(() => true, () => false);
+    if (!opened) {
+      await this.page.locator('.command-center .command-center-center').first().click({ timeout: 5_000 });
+      await input.waitFor({ timeout: 5_000 });
+    }
+    return input;
   }
 
   /** Keyboard focus back on the workbench (a focused webview would swallow F1 / Ctrl+P). */
@@ -300,11 +309,7 @@ export class Session {
         await row.waitFor({ timeout: 30_000 });
         await row.dblclick();
       } else {
-        await this.page.keyboard.press('Escape');
-        await this.focusWorkbench();
-        await this.page.keyboard.press('Control+P');
-        const input = this.page.locator('.quick-input-widget input.input').first();
-        await input.waitFor({ timeout: 10_000 });
+        const input = await this.openQuickInput('Control+P');
         await input.fill(relPath);
         // Quick Open lists recent files at once and search results (ripgrep on the server) later, so rows move
         // while it fills: pick the row whose label is exactly the file (fuzzy matching also lists look-alikes).
