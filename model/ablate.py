@@ -48,13 +48,17 @@ LABELS = {
 COLUMNS = ("bleu1", "bleu4", "rouge1", "rougeL", "meteor", "cider", "finding_f1", "closed_vqa_accuracy", "open_vqa_f1")
 
 
+def first_cases(lines: list[dict], cases: int) -> list[dict]:
+    """The lines of the first ``cases`` cases (in case-id order): the part of the test split the ablations score."""
+    keep = set(sorted({l["case"] for l in lines})[:cases])
+    return [l for l in lines if l["case"] in keep]
+
+
 def evaluate_package(package_dir: str, data_path: str, cases: int, out_path: str) -> dict:
     from .evaluate import predict, read_jsonl
     from .metrics import score
 
-    lines = read_jsonl(data_path)
-    keep = sorted({l["case"] for l in lines})[:cases]
-    lines = [l for l in lines if l["case"] in set(keep)]
+    lines = first_cases(read_jsonl(data_path), cases)
     results = predict(package_dir, data_path, lines, max_new_tokens=192)
     with open(out_path, "w") as f:
         for r in results:
@@ -65,28 +69,19 @@ def evaluate_package(package_dir: str, data_path: str, cases: int, out_path: str
 def group_usage(package_dir: str, data_path: str, cases: int) -> dict:
     """Mean group gate per task (report / closed VQA / open VQA) over the evaluated lines' prompts."""
     from .evaluate import read_jsonl
-    from .generate import expand_image_tokens
+    from .generate import encode_prompt
     from .package import load_package
 
     pkg = load_package(package_dir)
-    lines = [l for l in read_jsonl(data_path)]
-    keep = set(sorted({l["case"] for l in lines})[:cases])
     sums: dict = {}
     root = os.path.dirname(os.path.abspath(data_path))
-    with torch.no_grad():
-        for l in lines:
-            if l["case"] not in keep:
-                continue
-            task = "report" if l["task"] == "report" else f"vqa_{l.get('answer_type', 'closed')}"
-            cfg = pkg.model.cfg
-            ids = torch.tensor([expand_image_tokens(pkg.prompt_ids(l["task"], l["question"]), cfg.image_token_id,
-                                                    cfg.num_image_tokens)])
-            mask = ids == pkg.model.cfg.image_token_id
-            text = pkg.model.text_guidance(pkg.model.embed_tokens(ids), ~mask)
-            _, (gates, _) = pkg.model.vision(pkg.pixels(os.path.join(root, l["image"])), text)
-            s = sums.setdefault(task, [torch.zeros_like(gates[0]), 0])
-            s[0] += gates[0]
-            s[1] += 1
+    for l in first_cases(read_jsonl(data_path), cases):
+        task = "report" if l["task"] == "report" else f"vqa_{l.get('answer_type', 'closed')}"
+        pixels = pkg.pixels(os.path.join(root, l["image"]))
+        gates = encode_prompt(pkg.model, pixels, pkg.prompt_ids(l["task"], l["question"])).routing[0]
+        s = sums.setdefault(task, [torch.zeros_like(gates[0]), 0])
+        s[0] += gates[0]
+        s[1] += 1
     return {task: (v[0] / v[1]).tolist() for task, v in sums.items()}  # [K][G]
 
 
@@ -99,6 +94,7 @@ def prior_baseline(train_lines: list[dict], test_path: str, cases: int) -> dict:
     import numpy as np
 
     from .evaluate import read_jsonl
+    from .labeller import FINDINGS
     from .metrics import score
     from .reports import make_report
 
@@ -106,15 +102,9 @@ def prior_baseline(train_lines: list[dict], test_path: str, cases: int) -> dict:
     for l in train_lines:
         if l["task"] == "vqa":
             by_type.setdefault(l.get("qtype", ""), Counter())[l["answer"].split(". ", 1)[-1]] += 1
-    labels = {k: False for k in ("lung_nodule", "pleural_effusion", "cardiomegaly", "pericardial_effusion",
-                                 "emphysema", "consolidation", "arterial_calcification", "lymphadenopathy")}
-    normal = make_report(labels, np.random.default_rng(0))
-    lines = read_jsonl(test_path)
-    keep = set(sorted({l["case"] for l in lines})[:cases])
+    normal = make_report({f: False for f in FINDINGS}, np.random.default_rng(0))
     out = []
-    for l in lines:
-        if l["case"] not in keep:
-            continue
+    for l in first_cases(read_jsonl(test_path), cases):
         if l["task"] == "report":
             pred = normal
         else:

@@ -32,6 +32,30 @@ def expand_image_tokens(ids: list[int], image_id: int, count: int) -> list[int]:
     return ids[:at] + [image_id] * count + ids[at + 1 :]
 
 
+@dataclass
+class PromptVision:
+    """Steps 1–3 for one prompt and volume: what the prefill starts from."""
+
+    ids: list[int]  # expanded prompt ids
+    image_mask: torch.Tensor  # [1,S] True at the image positions
+    embeds: torch.Tensor  # [1,S,C] token embeddings (image positions not yet replaced)
+    text_guidance: torch.Tensor  # [1,C]
+    image_features: torch.Tensor  # [1,N_img,C]
+    routing: tuple[torch.Tensor, torch.Tensor] | None
+
+
+@torch.no_grad()
+def encode_prompt(model: CTLensMLLM, pixel_values: torch.Tensor, prompt_ids: list[int]) -> PromptVision:
+    cfg = model.cfg
+    ids = expand_image_tokens(list(prompt_ids), cfg.image_token_id, cfg.num_image_tokens)
+    input_ids = torch.tensor([ids])
+    image_mask = input_ids == cfg.image_token_id
+    embeds = model.embed_tokens(input_ids)
+    text = model.text_guidance(embeds, ~image_mask)
+    feats, routing = model.vision(pixel_values, text)
+    return PromptVision(ids, image_mask, embeds, text, feats, routing)
+
+
 def apply_repetition_penalty(logits: torch.Tensor, seen: list[int], penalty: float) -> torch.Tensor:
     """CTRL rule (as transformers): a seen token's logit is divided by the penalty if positive, else multiplied."""
     if penalty == 1.0 or not seen:
@@ -68,14 +92,9 @@ def generate(
     seed: int | None = None,
     min_new_tokens: int = 0,
 ) -> Generation:
-    cfg = model.cfg
-    ids = expand_image_tokens(list(prompt_ids), cfg.image_token_id, cfg.num_image_tokens)
-    input_ids = torch.tensor([ids])
-    image_mask = input_ids == cfg.image_token_id
-    embeds = model.embed_tokens(input_ids)  # [1,S,C]
-    text = model.text_guidance(embeds, ~image_mask)
-    feats, routing = model.vision(pixel_values, text)
-    embeds = merge_image_features(embeds, feats, image_mask)
+    pv = encode_prompt(model, pixel_values, prompt_ids)
+    ids, routing = pv.ids, pv.routing
+    embeds = merge_image_features(pv.embeds, pv.image_features, pv.image_mask)
     s = len(ids)
     past = model.llm.empty_past(1)
     logits, past = model.llm(embeds, torch.ones(1, s, dtype=torch.long), torch.arange(s)[None], past)

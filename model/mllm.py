@@ -20,12 +20,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .labeller import FINDINGS
 from .llm import DecoderLM, LLMConfig
 from .tghmoe import MoEConfig
 from .transfer import EncoderConfig, VolumeEncoder, stack_routing
 from .vit2d import ViTConfig
 
-N_FINDINGS = 8  # model/labeller.py FINDINGS
+N_FINDINGS = len(FINDINGS)  # the finding head's outputs, in the labeller's order
 
 
 @dataclass
