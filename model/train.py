@@ -415,13 +415,19 @@ def calibrate_projector(model: CTLensMLLM, tokens_for, n_cases: int, n: int = 25
     model.projector.calibrate(torch.cat(pooled))
 
 
+def load_model_state(model: CTLensMLLM, state: dict, source: str) -> None:
+    """Load a checkpoint's weights; one written before the projector had its standardisation (offset, scale) keeps
+    the identity there. Any other missing or unexpected name is an error naming ``source``."""
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected or set(missing) - {"projector.offset", "projector.scale"}:
+        raise ValueError(f"{source} does not match its model: missing {missing}, unexpected {unexpected}")
+
+
 def transfer_from_stage0(preset: Preset, stage0_path: str, tok: WordTokenizer) -> CTLensMLLM:
     """The 3D MLLM with every stage-0 parameter reused (ViT via transfer_2d_to_3d, projector and LLM as is)."""
     ck = torch.load(stage0_path, map_location="cpu")
     m2d = CTLensMLLM(MLLMConfig.from_dict(ck["config"]))
-    missing, unexpected = m2d.load_state_dict(ck["model"], strict=False)
-    if unexpected or set(missing) - {"projector.offset", "projector.scale"}:  # identity when absent
-        raise ValueError(f"stage-0 checkpoint does not match: missing {missing}, unexpected {unexpected}")
+    load_model_state(m2d, ck["model"], f"stage-0 checkpoint {stage0_path}")
     cfg = preset.model_config(len(tok), tok.image_id)
     model = CTLensMLLM(cfg)
     vit_state = {k[len("encoder.lower."):]: v for k, v in m2d.state_dict().items() if k.startswith("encoder.lower.")}
@@ -498,15 +504,21 @@ def train_ct(preset: Preset, tok: WordTokenizer, run: str, stage0_path: str, dat
         return [{"params": lo, "lr": low}] + ([{"params": hi, "lr": high}] if routed else [])
 
     extra = {"vocab": tok.vocab, "preprocess": asdict(pre), "variant": asdict(variant)}
-    if variant.two_stage:
-        s1 = os.path.join(run, "stage1.pt")
-        batches1 = CTBatches(tok, data["lines"], n_img, preset, "stage1", variant.seed)
 
-        def step1(step: int):
-            idx, bs = batches1(step)
-            return multitask_loss(model, tokens_for(idx), bs, findings=batches1.labels(idx),
+    def steps_of(stage: str):
+        """The training step of a CT stage: its own deterministic batches, the multitask loss + finding head."""
+        batches = CTBatches(tok, data["lines"], n_img, preset, stage, variant.seed)
+
+        def step(step_index: int):
+            idx, bs = batches(step_index)
+            return multitask_loss(model, tokens_for(idx), bs, findings=batches.labels(idx),
                                   finding_weight=preset.finding_loss_weight)
 
+        return step
+
+    if variant.two_stage:
+        s1 = os.path.join(run, "stage1.pt")
+        step1 = steps_of("stage1")
         if os.path.exists(s1):
             model.load_state_dict(torch.load(s1, map_location="cpu")["model"])
         else:
@@ -515,13 +527,7 @@ def train_ct(preset: Preset, tok: WordTokenizer, run: str, stage0_path: str, dat
         if variant.experts:
             for layer in model.encoder.moe_layers:
                 layer.upcycle()
-        batches2 = CTBatches(tok, data["lines"], n_img, preset, "stage2", variant.seed)
-
-        def step2(step: int):
-            idx, bs = batches2(step)
-            return multitask_loss(model, tokens_for(idx), bs, findings=batches2.labels(idx),
-                                  finding_weight=preset.finding_loss_weight)
-
+        step2 = steps_of("stage2")
         if variant.experts:
             log(f"stage2 [{variant.name}]: experts upcycled, routers + experts at {preset.stage2_lr}, rest at "
                 f"{preset.stage2_rest_lr}, {steps2} steps")
@@ -533,13 +539,7 @@ def train_ct(preset: Preset, tok: WordTokenizer, run: str, stage0_path: str, dat
     else:
         for layer in model.encoder.moe_layers:
             layer.upcycle()
-        batches = CTBatches(tok, data["lines"], n_img, preset, "onestage", variant.seed)
-
-        def step_one(step: int):
-            idx, bs = batches(step)
-            return multitask_loss(model, tokens_for(idx), bs, findings=batches.labels(idx),
-                                  finding_weight=preset.finding_loss_weight)
-
+        step_one = steps_of("onestage")
         log(f"one stage [{variant.name}]: experts from the start, {steps1 + steps2} steps")
         run_loop("onestage", final, model, groups_for(preset.stage1_lr, preset.stage1_lr, True), steps1 + steps2,
                  preset, step_one, extra)
@@ -552,9 +552,7 @@ def checkpoint_model(path: str) -> CTLensMLLM:
     if ck.get("routed"):
         for layer in model.encoder.moe_layers:
             layer.routed = True
-    missing, unexpected = model.load_state_dict(ck["model"], strict=False)
-    if unexpected or set(missing) - {"projector.offset", "projector.scale"}:  # identity when absent
-        raise ValueError(f"{path} does not match its config: missing {missing}, unexpected {unexpected}")
+    load_model_state(model, ck["model"], path)
     return model.eval()
 
 
