@@ -88,7 +88,7 @@ export class RunStore {
   private nextId = 1;
   private active = 0;
 
-  constructor(private readonly options: { flushMs?: number; now?: () => number; clock?: () => number } = {}) {}
+  constructor(private readonly options: { flushMs?: number; now?: () => number } = {}) {}
 
   onEvent(listener: (event: RunEvent) => void): () => void {
     this.listeners.add(listener);
@@ -212,8 +212,7 @@ export class RunStore {
     const signal = controller.signal;
     const key = v.key;
     const update = () => this.emit({ type: 'update', key, run: { ...info } });
-    const clock = this.options.clock ?? (() => performance.now());
-    const t0 = clock();
+    const t0 = performance.now();
     let firstTextMs: number | undefined;
     let pending = '';
     let timer: ReturnType<typeof setTimeout> | null = null;
@@ -253,7 +252,7 @@ export class RunStore {
               update();
               return;
             }
-            firstTextMs ??= clock() - t0;
+            firstTextMs ??= performance.now() - t0;
             info.text += e.text;
             info.chunks++;
             pending += e.text;
