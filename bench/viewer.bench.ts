@@ -1,75 +1,251 @@
-// Viewer benchmark (prints figures, asserts nothing): the standalone viewer page in headless Chromium (SwiftShader
-// WebGL2, and the 2D renderer with --disable-3d-apis) on the real head CT and, when the NIfTI benchmark has
-// generated it, the 512×512×400 int16 CT in .cache/bench/. Times are from "bytes in the page" (decoding starts in
-// the page with DecompressionStream) to the first painted slice and to every slice painted, median of runs.
-// Needs chromium and a build (`npm run bench` builds first).
+// Viewer benchmark (issue 11; prints figures, asserts nothing): the standalone viewer page in headless Debian
+// Chromium (SwiftShader WebGL2, and the 2D renderer with --disable-3d-apis) at 1024×768, on the real head CT and
+// the generated 512×512×400 int16 CT (made once into .cache/bench/ by bench/big-ct.ts). Runs are interleaved
+// (run n of every case before run n + 1 of any) and every figure is the median over runs.
+//
+// Figures, all times in ms from "the file's bytes are in the page" (decoding starts in the page):
+//   first slice   the viewer's firstPaint event, then a pixel read back from every view canvas (GPU sync)
+//   decoded       the viewer's loaded event (every slice decoded and handed to the views)
+//   presented     loaded, then viewer.settled() (every view drawn at full quality) and a read-back
+//   ÷ DS          decoded over the browser's own gunzip of the same bytes (DecompressionStream, read and dropped)
+//   redraw        every view redrawn (setLayout) until settled and read back, warm
+//   3D redraw     the 3D view alone redrawn at full quality (2×2)
+//   rotate        one pointer move of an orbit drag on the 3D view until it is painted (coarse quality), via CDP
+//   step          ArrowUp over the axial view until the slice views are painted and read back
+//   ArrayBuffers  page ArrayBuffer backing stores after loading and a GC (CDP Runtime.getHeapUsage)
+// Needs chromium and a build (`npm run bench` builds first). CTLENS_BENCH_RUNS sets the runs (default 3).
+//   npm run bench -- viewer
 
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
 import { chromiumAvailable, launch, openPage, REPO_ROOT, serveStatic } from '../test/webview/browser/harness';
+import { BIG_CT, generateBigCt } from './big-ct';
 
-interface Run {
-  firstPaint: number;
-  loaded: number;
+const RUNS = Number(process.env.CTLENS_BENCH_RUNS ?? 3);
+const VIEWPORT = { width: 1024, height: 768 };
+
+interface Volume {
+  label: string;
+  /** URL path under the repository root. */
+  path: string;
+  rawBytes: number;
 }
 
-const FILES: { label: string; path: string; runs: number }[] = [
-  { label: 'head CT 256×256×108 int16 (3.6 MB .nii.gz)', path: '/media/samples/head_ct_invesalius.nii.gz', runs: 3 },
-  { label: 'generated CT 512×512×400 int16', path: '/.cache/bench/ct_512x512x400_int16_v1.nii.gz', runs: 1 },
+const VOLUMES: Volume[] = [
+  { label: 'head CT 256×256×108', path: '/media/samples/head_ct_invesalius.nii.gz', rawBytes: 256 * 256 * 108 * 2 },
+  { label: 'big CT 512×512×400', path: '/.cache/bench/ct_512x512x400_int16_v1.nii.gz', rawBytes: 512 * 512 * 400 * 2 },
 ];
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+interface Case {
+  renderer: 'webgl2' | 'canvas2d';
+  layout: '1x3' | '2x2';
+}
+
+const CASES: Case[] = [
+  { renderer: 'webgl2', layout: '1x3' },
+  { renderer: 'webgl2', layout: '2x2' },
+  { renderer: 'canvas2d', layout: '1x3' },
+];
+
+type Figures = Record<string, number | null>;
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** In the page: time `act`, then wait for the viewer to settle and read back every view canvas. */
+async function timeRedraw(page: Page, act: string, reps: number): Promise<number> {
+  return page.evaluate(
+    async ({ act, reps }) => {
+      const viewer = window.ctlViewer!;
+      const times: number[] = [];
+      for (let n = 0; n < reps; n++) {
+        await viewer.settled();
+        const t0 = performance.now();
+        if (act === 'all') viewer.setLayout(viewer.getState().layout!);
+        else if (act === '3d') viewer.restoreState({ mode3d: 'mip' });
+        else document.dispatchEvent(new KeyboardEvent('keydown', { key: n % 2 ? 'ArrowDown' : 'ArrowUp', bubbles: true }));
+        await viewer.settled();
+        for (const c of document.querySelectorAll<HTMLCanvasElement>('.ctl-view canvas')) {
+          if (c.offsetParent !== null) c.getContext('2d')?.getImageData(0, 0, 1, 1);
+        }
+        times.push(performance.now() - t0);
+      }
+      times.sort((a, b) => a - b);
+      return times[times.length >> 1]!;
+    },
+    { act, reps },
+  );
+}
+
+async function centreOf(page: Page, view: string): Promise<{ x: number; y: number }> {
+  const box = (await page.locator(`#ctl-view-${view} canvas`).boundingBox())!;
+  return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+}
+
+/** Frame time of an orbit drag on the 3D view (node side: includes the CDP round trip of each move). */
+async function timeRotation(page: Page): Promise<{ frame: number; refine: number }> {
+  const c = await centreOf(page, '3d');
+  await page.mouse.move(c.x, c.y);
+  await page.mouse.down();
+  const times: number[] = [];
+  for (let n = 1; n <= 12; n++) {
+    const t0 = performance.now();
+    await page.mouse.move(c.x + n * 8, c.y + n * 2);
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+    times.push(performance.now() - t0);
+  }
+  await page.mouse.up();
+  const t0 = performance.now();
+  await page.evaluate(() => window.ctlViewer!.settled());
+  return { frame: median(times.slice(2)), refine: performance.now() - t0 };
+}
+
+async function pageArrayBuffers(page: Page): Promise<number | null> {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    await cdp.send('HeapProfiler.collectGarbage');
+    const usage = (await cdp.send('Runtime.getHeapUsage')) as { backingStorageSize?: number };
+    return usage.backingStorageSize ?? null;
+  } finally {
+    await cdp.detach();
+  }
+}
+
+async function measure(browser: Browser, url: string, volume: Volume, c: Case): Promise<Figures> {
+  const { page, log } = await openPage(browser, `${url}/webview/standalone.html?file=${volume.path}&layout=${c.layout}`, VIEWPORT);
+  try {
+    await page.waitForFunction(() => {
+      const t = window.ctlStandalone?.timings;
+      return (t && t.presented !== undefined) || document.querySelector('#ctl-root[data-state=error]');
+    }, undefined, { timeout: 600000, polling: 100 });
+    if ((await page.getAttribute('#ctl-root', 'data-state')) !== 'ready') {
+      throw new Error(`${volume.path}: ${await page.textContent('#ctl-error')} ${log.errors.join(' ')}`);
+    }
+    const renderer = await page.getAttribute('#ctl-root', 'data-renderer');
+    if (renderer !== c.renderer) throw new Error(`${volume.path}: renderer ${renderer}, expected ${c.renderer}`);
+    const t = await page.evaluate(() => window.ctlStandalone!.timings);
+    const f: Figures = {
+      first: t.firstShown! - t.fetched!,
+      decoded: t.loaded! - t.fetched!,
+      presented: t.presented! - t.fetched!,
+    };
+    f.arrayBuffers = await pageArrayBuffers(page);
+    f.redraw = await timeRedraw(page, 'all', 3);
+    f.redraw3d = c.layout === '2x2' ? await timeRedraw(page, '3d', 3) : null;
+    const axial = await centreOf(page, 'axial');
+    await page.mouse.move(axial.x, axial.y);
+    f.step = await timeRedraw(page, 'step', 11);
+    if (c.layout === '2x2') {
+      const r = await timeRotation(page);
+      f.rotate = r.frame;
+      f.refine = r.refine;
+    }
+    return f;
+  } finally {
+    await page.close();
+  }
+}
+
+/** The browser's own gunzip of the same bytes: DecompressionStream, chunks read and dropped. */
+async function decompressionStreamMs(browser: Browser, url: string, volume: Volume): Promise<number> {
+  const { page } = await openPage(browser, `${url}/webview/standalone.html`, VIEWPORT);
+  try {
+    return await page.evaluate(async (path) => {
+      const bytes = new Uint8Array(await (await fetch(path)).arrayBuffer());
+      const t0 = performance.now();
+      const reader = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip')).getReader();
+      let n = 0;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        n += value.length;
+      }
+      if (n === 0) throw new Error('nothing decompressed');
+      return performance.now() - t0;
+    }, volume.path);
+  } finally {
+    await page.close();
+  }
+}
+
+const fmt = (v: number | null | undefined, digits = 0) => (v === null || v === undefined ? '—' : v.toFixed(digits));
 
 async function main(): Promise<void> {
   if (!chromiumAvailable()) {
-    console.log('viewer bench skipped: chromium not found (set CTLENS_CHROMIUM)');
+    console.log('viewer bench skipped: chromium not found (apt-get install chromium, or set CTLENS_CHROMIUM)');
     return;
   }
   if (!existsSync(join(REPO_ROOT, 'dist/webview/standalone.js'))) throw new Error('run npm run build first');
+  if (!existsSync(BIG_CT)) {
+    const t = performance.now();
+    console.log(`generating ${BIG_CT} (once; .cache is git-ignored) …`);
+    generateBigCt(BIG_CT);
+    console.log(`  done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  }
+  console.log(`${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(`headless Chromium ${VIEWPORT.width}×${VIEWPORT.height}, median of ${RUNS} interleaved runs; times in ms from the bytes in the page`);
   const server = await serveStatic(REPO_ROOT);
-  const rows: string[][] = [];
+  const browsers = { webgl2: await launch(), canvas2d: await launch({ disable3d: true }) };
+  const results = new Map<string, Figures[]>();
+  const ds = new Map<string, number[]>();
   try {
-    for (const disable3d of [false, true]) {
-      const browser = await launch({ disable3d });
-      try {
-        for (const file of FILES) {
-          if (!existsSync(join(REPO_ROOT, file.path))) {
-            rows.push([file.label, disable3d ? 'canvas2d' : 'webgl2', 'not generated (run npm run bench -- nifti first)', '', '']);
-            continue;
-          }
-          const runs: Run[] = [];
-          let renderer = '';
-          for (let n = 0; n < file.runs; n++) {
-            const { page, log } = await openPage(browser, `${server.url}/webview/standalone.html?file=${file.path}`, { width: 1280, height: 720 });
-            await page.waitForSelector('#ctl-root[data-state=ready], #ctl-root[data-state=error]', { timeout: 300000 });
-            if ((await page.getAttribute('#ctl-root', 'data-state')) !== 'ready') {
-              throw new Error(`${file.path}: ${await page.textContent('#ctl-error')} ${log.errors.join(' ')}`);
-            }
-            renderer = (await page.getAttribute('#ctl-root', 'data-renderer'))!;
-            const t = await page.evaluate(() => window.ctlStandalone!.timings);
-            runs.push({ firstPaint: t.firstPaint! - t.fetched!, loaded: t.loaded! - t.fetched! });
-            await page.close();
-          }
-          rows.push([
-            file.label,
-            renderer,
-            String(runs.length),
-            median(runs.map((r) => r.firstPaint)).toFixed(0),
-            median(runs.map((r) => r.loaded)).toFixed(0),
-          ]);
+    for (let run = 0; run < RUNS; run++) {
+      for (const volume of VOLUMES) {
+        ds.set(volume.path, [...(ds.get(volume.path) ?? []), await decompressionStreamMs(browsers.webgl2, server.url, volume)]);
+        for (const c of CASES) {
+          const key = `${volume.path}|${c.renderer}|${c.layout}`;
+          const f = await measure(browsers[c.renderer], server.url, volume, c);
+          results.set(key, [...(results.get(key) ?? []), f]);
+          process.stderr.write(`  run ${run + 1}/${RUNS} ${volume.label} ${c.renderer} ${c.layout}: ${JSON.stringify(f, (_, v) => (typeof v === 'number' ? Math.round(v) : v))}\n`);
         }
-      } finally {
-        await browser.close();
       }
     }
   } finally {
+    await browsers.webgl2.close();
+    await browsers.canvas2d.close();
     await server.close();
   }
-  const head = ['volume', 'renderer', 'runs', 'first slice painted (ms)', 'all slices (ms)'];
-  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
-  const line = (r: string[]) => r.map((v, c) => (c >= 2 ? v.padStart(widths[c]!) : v.padEnd(widths[c]!))).join('  ');
-  console.log('Viewer in headless Chromium (standalone page): from file bytes in the page to painted slices');
+
+  const head = ['volume', 'renderer', 'layout', 'first slice', 'decoded', 'presented', '÷ DS', 'redraw', '3D redraw', 'rotate', 'refine', 'step', 'ArrayBuffers MB', '÷ raw'];
+  const rows: string[][] = [];
+  for (const volume of VOLUMES) {
+    const dsMs = median(ds.get(volume.path)!);
+    const gz = statSync(join(REPO_ROOT, volume.path)).size;
+    rows.push([`${volume.label} (${(gz / 1e6).toFixed(0)} MB gz)`, 'DecompressionStream alone', '', '', fmt(dsMs), '', '1.00', '', '', '', '', '', '', '']);
+    for (const c of CASES) {
+      const fs = results.get(`${volume.path}|${c.renderer}|${c.layout}`)!;
+      const m = (k: string) => {
+        const xs = fs.map((f) => f[k]).filter((v): v is number => typeof v === 'number');
+        return xs.length ? median(xs) : null;
+      };
+      const ab = m('arrayBuffers');
+      rows.push([
+        volume.label,
+        c.renderer,
+        c.layout,
+        fmt(m('first')),
+        fmt(m('decoded')),
+        fmt(m('presented')),
+        fmt(m('decoded')! / dsMs, 2),
+        fmt(m('redraw')),
+        fmt(m('redraw3d')),
+        fmt(m('rotate')),
+        fmt(m('refine')),
+        fmt(m('step'), 1),
+        ab === null ? '—' : (ab / 1e6).toFixed(0),
+        ab === null ? '—' : (ab / volume.rawBytes).toFixed(2),
+      ]);
+    }
+  }
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  const line = (r: string[]) => r.map((v, c) => (c >= 3 ? v.padStart(widths[c]!) : v.padEnd(widths[c]!))).join('  ');
   console.log(line(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of rows) console.log(line(r));
 }
 

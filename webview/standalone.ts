@@ -21,7 +21,11 @@ interface Timings {
   /** The file's bytes are in the page; decoding starts. */
   fetched?: number;
   firstPaint?: number;
+  /** firstPaint plus a GPU sync: a pixel read back from every visible view canvas. */
+  firstShown?: number;
   loaded?: number;
+  /** loaded, then every view drawn at full quality (viewer.settled()) and read back. */
+  presented?: number;
 }
 
 const params = new URLSearchParams(location.search);
@@ -33,8 +37,28 @@ const viewer = createViewer(host, {
   convention: params.get('convention') === 'neurological' ? 'neurological' : 'radiological',
 });
 window.ctlViewer = viewer;
-viewer.on('firstPaint', ({ ms }) => (timings.firstPaint = ms));
-viewer.on('loaded', ({ ms }) => (timings.loaded = ms));
+viewer.on('firstPaint', ({ ms }) => {
+  timings.firstPaint = ms;
+  readBackViews();
+  timings.firstShown = performance.now();
+});
+viewer.on('loaded', ({ ms }) => {
+  timings.loaded = ms;
+  void viewer.settled().then(() => {
+    readBackViews();
+    timings.presented = performance.now();
+  });
+});
+
+/**
+ * Reads one pixel of every visible view canvas: the read waits for the GPU work that drew it, so a time taken
+ * after it is when the pixels exist, not when the draw calls were queued.
+ */
+function readBackViews(): void {
+  for (const canvas of document.querySelectorAll<HTMLCanvasElement>('.ctl-view canvas')) {
+    if (canvas.offsetParent !== null) canvas.getContext('2d')?.getImageData(0, 0, 1, 1);
+  }
+}
 
 async function fetchBytes(url: string): Promise<Uint8Array> {
   const response = await fetch(url);

@@ -102,6 +102,8 @@ export interface Viewer {
   getState(): ViewerState;
   restoreState(state: ViewerState): void;
   on<K extends keyof ViewerEvents>(event: K, listener: (e: ViewerEvents[K]) => void): () => void;
+  /** Resolves once nothing is left to draw: every view shows the current state at full quality. */
+  settled(): Promise<void>;
   dispose(): void;
 }
 
@@ -166,6 +168,7 @@ class ViewerImpl implements Viewer {
   private lastLoadingPaint = 0;
   private loadingTimer: ReturnType<typeof setTimeout> | 0 = 0;
   private keyListener: ((event: KeyboardEvent) => void) | null = null;
+  private settledWaiters: (() => void)[] = [];
   private readonly windowPreset: WindowPresetId | undefined;
 
   constructor(host: HTMLElement, options: ViewerOptions) {
@@ -218,6 +221,20 @@ class ViewerImpl implements Viewer {
     if (!set) this.listeners.set(event, (set = new Set()));
     set.add(listener as (e: never) => void);
     return () => set!.delete(listener as (e: never) => void);
+  }
+
+  settled(): Promise<void> {
+    return new Promise((resolve) => {
+      this.settledWaiters.push(resolve);
+      this.resolveSettled();
+    });
+  }
+
+  private resolveSettled(): void {
+    if (this.frameRequest || this.dirty.size > 0 || this.loadingTimer) return;
+    const waiters = this.settledWaiters;
+    this.settledWaiters = [];
+    for (const w of waiters) w();
   }
 
   private emit<K extends keyof ViewerEvents>(event: K, payload: ViewerEvents[K]): void {
@@ -585,6 +602,7 @@ class ViewerImpl implements Viewer {
       if (v === '3d') this.render3d();
       else this.renderSlice(v);
     }
+    this.resolveSettled();
   }
 
   private renderSlice(view: SliceView): void {
