@@ -10,7 +10,7 @@ import { EXIT_OK, EXIT_USER_ERROR, readInputFile, UsageError, type CliIo } from 
 const USAGE = 'usage: ctlens info FILE [--json] [--voxel i,j,k ...]';
 
 export interface InfoJson {
-  format: 'nifti1' | 'nifti2';
+  format: 'nifti1' | 'nifti2' | 'dicom';
   dims: [number, number, number];
   frames: number;
   spacing: [number, number, number];

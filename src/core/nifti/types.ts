@@ -19,7 +19,8 @@ export type VoxelArray =
 export type Mat4 = number[][];
 
 export interface NiftiHeader {
-  format: 'nifti1' | 'nifti2';
+  /** 'dicom': a DICOM series read by src/core/dicom into the same shape. */
+  format: 'nifti1' | 'nifti2' | 'dicom';
   littleEndian: boolean;
   /** Voxel counts along the file's own axes i, j, k (nz = 1 for a single-slice file). */
   dims: [number, number, number];
