@@ -2,6 +2,7 @@
 // Each command lives in src/cli/commands/<name>.ts and exports `run(args, io)` returning the exit code.
 // Commands are loaded lazily so `ctlens info` never pays for loading onnxruntime-node.
 import type { CliIo, CliCommand } from './io';
+import { reportInternalError } from './internal-error';
 import { nodeIo } from './io';
 
 /** The command table. To add a command: add src/cli/commands/<name>.ts and one entry here. */
@@ -38,7 +39,7 @@ main(process.argv.slice(2), nodeIo()).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`ctlens: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    reportInternalError(err, { stderr: (t) => process.stderr.write(t), env: process.env });
     process.exitCode = 1;
   },
 );

@@ -41,6 +41,9 @@ export class ModelHost {
     private readonly backend: HostBackend,
     private readonly send: (message: HostToParent) => void,
     private readonly pid = process.pid,
+    /** Where an unexpected error's stack goes: the host's stderr, which the client forwards to the output channel
+     * (the user sees one line; the log keeps the stack — issue 14). */
+    private readonly logStack: (text: string) => void = (text) => process.stderr.write(text),
   ) {}
 
   /** Feeds one incoming message; anything that is not a protocol message is ignored. */
@@ -76,6 +79,7 @@ export class ModelHost {
       const result = await this.dispatch(next.request, next.controller.signal);
       this.reply(next.request, null, result);
     } catch (e) {
+      if (!(e instanceof ModelError)) this.logStack(`internal error in ${next.request.method}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
       this.reply(next.request, toErrorValue(e));
     } finally {
       this.running = null;

@@ -17,6 +17,8 @@ export type ModelErrorCodeName =
   | 'BadConfig'
   | 'VersionMismatch'
   | 'TensorMismatch'
+  | 'CorruptModel'
+  | 'NonFiniteOutput'
   | 'ProviderUnavailable'
   | 'SessionFailed'
   | 'BadInput'

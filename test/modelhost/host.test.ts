@@ -83,7 +83,8 @@ describe('modelhost/host', () => {
     backend.unload = async () => {
       throw new TypeError('boom');
     };
-    const host = new ModelHost(backend, (m) => out.push(m));
+    const stacks: string[] = [];
+    const host = new ModelHost(backend, (m) => out.push(m), 1, (t) => stacks.push(t));
     host.receive('nonsense');
     host.receive({ type: 'request' });
     host.receive({ type: 'request', id: 1, method: 'load', params: { packageDir: '/x', executionProvider: 'cpu' } });
@@ -94,5 +95,8 @@ describe('modelhost/host', () => {
       error: { code: 'MissingFile', message: 'MissingFile: onnx/decoder_model_merged.onnx is missing' },
     });
     assert.deepEqual(out[1], { type: 'result', id: 2, ok: false, method: 'unload', error: { code: 'SessionFailed', message: 'SessionFailed: boom' } });
+    // The unexpected error's stack goes to the host's log (stderr → output channel), the named one's does not.
+    assert.equal(stacks.length, 1);
+    assert.match(stacks[0]!, /^internal error in unload: TypeError: boom\n\s+at /);
   });
 });

@@ -13,6 +13,22 @@ import type { DecoderSpec } from './package';
 /** Above this many floats the embedding table is not cached (64 MiB). */
 const MAX_TABLE_FLOATS = 16 * 1024 * 1024;
 
+/**
+ * Index of the first NaN or ±Infinity in `values`, or -1. A graph with damaged weights can still load and run and
+ * return NaN everywhere (issue 14: a report of 192 empty tokens and exit 0); the run must stop with a named error.
+ */
+export function firstNonFinite(values: Float32Array): number {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) return i;
+  return -1;
+}
+
+export function nonFiniteError(graph: string, what: string, values: Float32Array, at: number): ModelError {
+  return new ModelError(
+    'NonFiniteOutput',
+    `onnx/${graph}.onnx produced ${values[at]} in ${what} (value ${at} of ${values.length}); its weights are likely damaged, so the run was stopped`,
+  );
+}
+
 class OnnxKvCache implements KvCache {
   constructor(
     public length: number,
@@ -56,6 +72,8 @@ export class OnnxCausalLm implements CausalLm {
     if (shape.vocabSize * shape.hiddenSize <= MAX_TABLE_FLOATS) {
       const all = Array.from({ length: shape.vocabSize }, (_, i) => i);
       lm.table = await lm.runEmbed(all);
+      const bad = firstNonFinite(lm.table);
+      if (bad >= 0) throw nonFiniteError('embed_tokens', 'the embedding table', lm.table, bad);
     }
     return lm;
   }
@@ -67,7 +85,12 @@ export class OnnxCausalLm implements CausalLm {
         throw new ModelError('BadInput', `token id ${id} is outside the vocabulary (0..${this.vocabSize - 1})`);
       }
     }
-    if (!this.table) return this.runEmbed(ids);
+    if (!this.table) {
+      const out = await this.runEmbed(ids);
+      const bad = firstNonFinite(out);
+      if (bad >= 0) throw nonFiniteError('embed_tokens', 'inputs_embeds', out, bad);
+      return out;
+    }
     const out = new Float32Array(ids.length * C);
     ids.forEach((id, n) => out.set(this.table!.subarray(id * C, (id + 1) * C), n * C));
     return out;
@@ -107,7 +130,15 @@ export class OnnxCausalLm implements CausalLm {
     if (!logits) throw new ModelError('TensorMismatch', 'decoder_model_merged returned no logits');
     const data = (await logits.getData()) as Float32Array;
     const V = this.vocabSize;
+    if (data.length !== length * V) {
+      throw new ModelError('TensorMismatch', `decoder_model_merged returned ${data.length} logits, expected ${length}×${V}`);
+    }
     const last = data.slice((length - 1) * V, length * V);
+    const bad = firstNonFinite(last);
+    if (bad >= 0) {
+      for (const t of Object.values(out)) if (t.location !== 'cpu') t.dispose();
+      throw nonFiniteError('decoder_model_merged', `the logits at position ${total - 1}`, last, bad);
+    }
     // The previous step's tensors are no longer needed; GPU-resident ones must be released explicitly.
     const old = c.past;
     c.past = {};

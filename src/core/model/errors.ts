@@ -7,6 +7,8 @@ import type { ModelErrorCodeName } from '../../shared/modelhost-protocol';
 /**
  * MissingFile (a package file is absent) · BadConfig (invalid JSON or a required field missing) · VersionMismatch
  * (`ctlens.version` not understood) · TensorMismatch (a graph's inputs/outputs differ from the config) ·
+ * CorruptModel (a graph file that is not a valid ONNX model, or that onnxruntime cannot build even on the CPU) ·
+ * NonFiniteOutput (a graph produced NaN or ±Infinity — damaged weights: the run stops instead of decoding garbage) ·
  * ProviderUnavailable (no execution provider could create a session) · SessionFailed (onnxruntime refused a graph
  * or failed running it) · BadInput (a tensor or request that does not fit the model) · Aborted (the caller
  * cancelled) · HostCrashed (the model host died) · NotLoaded (a request before any model was loaded).

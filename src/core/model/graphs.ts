@@ -1,11 +1,22 @@
-// The graphs' inputs and outputs checked against what the package config promises (DESIGN 4), right after the
-// sessions are created: a package whose graphs were exported with other names, sizes or layer counts is refused
-// with a message naming the graph, the tensor and the mismatch — not discovered as a cryptic error mid-report.
+// The graphs' inputs and outputs checked against what the package config promises (DESIGN 4): first from the
+// signatures the files declare (read without onnxruntime, before anything is allocated from a config number —
+// issue 14), then again from onnxruntime's own metadata once sessions exist. A package whose graphs were exported
+// with other names, sizes or layer counts is refused with a message naming the graph, the tensor and the
+// mismatch — not discovered as a cryptic error mid-report.
 
 import type * as ort from 'onnxruntime-node';
 import { ModelError } from './errors';
+import { readGraphSignature, type GraphSignature } from './onnx-signature';
 import type { ModelPackage } from './package';
 import type { GraphRole, SessionSet } from './sessions';
+
+/** A graph input or output as onnxruntime's metadata or the file's own signature describe it. */
+interface ValueInfo {
+  readonly name: string;
+  readonly isTensor: boolean;
+  readonly type?: string;
+  readonly shape?: readonly (number | string)[];
+}
 
 /** An expected dimension: a number must match exactly; null accepts anything (batch, sequence, past length). */
 type Dim = number | null;
@@ -63,36 +74,84 @@ function describeShape(shape: readonly (number | string)[]): string {
 function checkValues(
   role: GraphRole,
   side: 'input' | 'output',
-  actual: readonly ort.InferenceSession.ValueMetadata[],
+  actual: readonly ValueInfo[],
   expected: Expected[],
 ): void {
   const byName = new Map(actual.map((m) => [m.name, m]));
   for (const e of expected) {
     const m = byName.get(e.name);
     if (!m) {
-      const have = actual.map((a) => a.name).join(', ');
+      const names = actual.map((a) => a.name.slice(0, 80));
+      const have = names.length > 12 ? `${names.slice(0, 12).join(', ')}, … ${names.length} in all` : names.join(', ');
       throw new ModelError('TensorMismatch', `onnx/${role}.onnx has no ${side} '${e.name}' (its ${side}s: ${have})`);
     }
-    if (!m.isTensor) throw new ModelError('TensorMismatch', `onnx/${role}.onnx ${side} '${e.name}' is not a tensor`);
+    const shape = m.shape;
+    if (!m.isTensor || !m.type || !shape) throw new ModelError('TensorMismatch', `onnx/${role}.onnx ${side} '${e.name}' is not a tensor`);
     if (m.type !== e.type) {
       throw new ModelError('TensorMismatch', `onnx/${role}.onnx ${side} '${e.name}' is ${m.type}, expected ${e.type}`);
     }
-    // An empty shape means onnxruntime does not know it; static dims that are known must match the config.
-    if (m.shape.length === 0) continue;
+    // An empty shape means the graph does not declare it; static dims that are known must match the config.
+    if (shape.length === 0) continue;
     const bad =
-      m.shape.length !== e.shape.length ||
-      e.shape.some((want, a) => want !== null && typeof m.shape[a] === 'number' && m.shape[a] !== want);
+      shape.length !== e.shape.length ||
+      e.shape.some((want, a) => want !== null && typeof shape[a] === 'number' && shape[a] !== want);
     if (bad) {
       const want = describeShape(e.shape.map((d) => d ?? '?'));
       throw new ModelError(
         'TensorMismatch',
-        `onnx/${role}.onnx ${side} '${e.name}' has shape ${describeShape(m.shape)}, config.json implies ${want}`,
+        `onnx/${role}.onnx ${side} '${e.name}' has shape ${describeShape(shape)}, config.json implies ${want}`,
       );
     }
   }
   const extra = side === 'input' ? actual.filter((m) => !expected.some((e) => e.name === m.name)) : [];
   if (extra.length > 0) {
-    throw new ModelError('TensorMismatch', `onnx/${role}.onnx has inputs this runtime does not feed: ${extra.map((m) => m.name).join(', ')}`);
+    const names = extra.slice(0, 12).map((m) => m.name.slice(0, 80)).join(', ');
+    throw new ModelError('TensorMismatch', `onnx/${role}.onnx has inputs this runtime does not feed: ${names}${extra.length > 12 ? ', …' : ''}`);
+  }
+}
+
+/**
+ * The embedding table's rows against config.json's vocab_size: the embed_tokens graph holds one [rows, hidden]
+ * weight (a lookup table); a package whose vocabulary and table disagree would embed ids past the table's end or
+ * never use its last rows. Graphs that keep the table in another form (quantised, external) have no such
+ * initializer and are left to the logits check.
+ */
+function checkEmbeddingRows(pkg: ModelPackage, sig: GraphSignature): void {
+  const { hiddenSize, vocabSize } = pkg.decoder;
+  const tables = [...sig.initializers.values()].filter((d) => d.length === 2 && d[1] === hiddenSize);
+  if (tables.length === 0 || tables.some((d) => d[0] === vocabSize)) return;
+  const rows = Math.max(...tables.map((d) => d[0]!));
+  throw new ModelError('TensorMismatch', `onnx/embed_tokens.onnx embeds ${rows} tokens, config.json says vocab_size ${vocabSize}`);
+}
+
+/**
+ * A learned position table ([rows, hidden], named *position*) shorter than max_position_embeddings: positions past
+ * its end would index outside it mid-generation. Rotary decoders have no such table and pass.
+ */
+function checkPositionRows(pkg: ModelPackage, sig: GraphSignature): void {
+  const { hiddenSize, maxPositions } = pkg.decoder;
+  for (const [name, d] of sig.initializers) {
+    if (d.length === 2 && d[1] === hiddenSize && /position/i.test(name) && d[0]! < maxPositions) {
+      throw new ModelError(
+        'TensorMismatch',
+        `onnx/decoder_model_merged.onnx has ${d[0]} learned positions (${name.slice(0, 80)}), config.json says max_position_embeddings ${maxPositions}`,
+      );
+    }
+  }
+}
+
+/**
+ * Reads each graph file's declared signature (no weights, no onnxruntime) and checks it against the package: a
+ * file that is not a valid ONNX model is CorruptModel, a mismatch TensorMismatch — both naming the file.
+ */
+export async function checkGraphSignatures(pkg: ModelPackage, maxBytes: number): Promise<void> {
+  const expected = expectedGraphs(pkg);
+  for (const role of Object.keys(expected) as GraphRole[]) {
+    const sig = await readGraphSignature(pkg.graphs[role], `onnx/${role}.onnx`, maxBytes);
+    checkValues(role, 'input', sig.inputs, expected[role].inputs);
+    checkValues(role, 'output', sig.outputs, expected[role].outputs);
+    if (role === 'embed_tokens') checkEmbeddingRows(pkg, sig);
+    if (role === 'decoder_model_merged') checkPositionRows(pkg, sig);
   }
 }
 

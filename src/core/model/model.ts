@@ -14,7 +14,7 @@ import type {
   ProviderReport,
   RoutingData,
 } from '../../shared/modelhost-protocol';
-import { OnnxCausalLm } from './decoder';
+import { firstNonFinite, nonFiniteError, OnnxCausalLm } from './decoder';
 import { describeError, ModelError, throwIfAborted } from './errors';
 import { generate, type GenerateConfig } from './generate';
 import { checkGraphs } from './graphs';
@@ -51,6 +51,17 @@ export class CtLensModel {
     const t0 = performance.now();
     const pkg = await readModelPackage(dir);
     const tokenizer = new PackageTokenizer(pkg.tokenizerJson, pkg.tokenizerConfig);
+    // Ids the tokenizer can produce must have rows in the embedding table and logits in the decoder.
+    if (tokenizer.vocabSize > pkg.decoder.vocabSize) {
+      throw new ModelError('BadConfig', `tokenizer.json has ${tokenizer.vocabSize} tokens, more than config.json's vocab_size ${pkg.decoder.vocabSize}`);
+    }
+    const badId = tokenizer.badTokenId(pkg.decoder.vocabSize);
+    if (badId) {
+      throw new ModelError(
+        'BadConfig',
+        `tokenizer.json maps ${JSON.stringify(badId.token).slice(0, 40)} to ${JSON.stringify(badId.id)?.slice(0, 40)}, not a token id below vocab_size ${pkg.decoder.vocabSize}`,
+      );
+    }
     const kvOutputNames = Array.from({ length: pkg.decoder.layers }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat();
     const { sessions, provider } = await createSessions(pkg.graphs, options.executionProvider ?? 'auto', {
       threads: options.threads,
@@ -214,6 +225,10 @@ export class CtLensModel {
     }
     const groupGates = await get('group_gates');
     const routerProbs = await get('router_probs');
+    for (const [what, values] of [['image_features', features], ['group_gates', groupGates], ['router_probs', routerProbs]] as const) {
+      const bad = firstNonFinite(values);
+      if (bad >= 0) throw nonFiniteError('vision_encoder', what, values, bad);
+    }
     // The shape check reads no geometry: a placeholder stands in until generate() knows the input's.
     const problem = routingShapeProblem(routingData(spec, groupGates, routerProbs, { canonicalDims: [1, 1, 1], canonicalAffine: [] }));
     if (problem) throw new ModelError('TensorMismatch', `vision_encoder: ${problem}`);

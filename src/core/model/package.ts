@@ -6,6 +6,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { ModelError } from './errors';
+import { checkGraphSignatures } from './graphs';
 import type { PreprocessSpec } from './preprocess';
 import type { GraphRole } from './sessions';
 
@@ -82,11 +83,43 @@ export interface ModelPackage {
 
 type Json = Record<string, unknown>;
 
-async function readJson(dir: string, file: string): Promise<Json> {
+/**
+ * Bounds on what a package may declare, checked before anything is allocated from its numbers (issue 14: an absurd
+ * `input_size` once reached `new Float32Array(3e15)`). Each is far above any 3D MLLM we know of (M3D, RadFM,
+ * CT-CHAT: inputs of 32×256×256, vocabularies of 32k–152k, contexts of 2k–32k, 32–80 layers), so only a damaged or
+ * hostile package meets them.
+ */
+export const PACKAGE_LIMITS = {
+  /** config.json, generation_config.json, tokenizer_config.json. */
+  jsonBytes: 4 * 1024 * 1024,
+  /** tokenizer.json (a 150k-token BPE is ~10 MB). */
+  tokenizerBytes: 64 * 1024 * 1024,
+  /** One ONNX file: protobuf's own 2 GiB message limit (larger exports keep weights in external data). */
+  graphBytes: 2 * 1024 * 1024 * 1024,
+  /** Values of one pixel_values tensor, channels included (512 MiB of float32). */
+  inputValues: 128 * 1024 * 1024,
+  inputSide: 4096,
+  channels: 16,
+  vocab: 1 << 21,
+  hidden: 1 << 16,
+  layers: 1024,
+  heads: 1024,
+  positions: 1 << 20,
+  /** MoE layers, groups, experts per group. */
+  moe: 1024,
+  /** Visual tokens in the routing grid (router_probs is layers × tokens × groups × experts floats). */
+  gridTokens: 1 << 20,
+  routerValues: 64 * 1024 * 1024,
+} as const;
+
+async function readJson(dir: string, file: string, maxBytes: number = PACKAGE_LIMITS.jsonBytes): Promise<Json> {
   let text: string;
   try {
+    const size = (await stat(join(dir, file))).size;
+    if (size > maxBytes) throw new ModelError('BadConfig', `${file} is ${size} bytes, above the ${maxBytes}-byte limit for this file`);
     text = await readFile(join(dir, file), 'utf8');
   } catch (e) {
+    if (e instanceof ModelError) throw e;
     throw new ModelError('MissingFile', `${file} is missing from the model package ${dir}`, { cause: e });
   }
   try {
@@ -138,8 +171,9 @@ class Fields {
     return v as number;
   }
 
-  int(key: string, min = 1): number {
-    return this.num(key, (n) => Number.isInteger(n) && n >= min, `an integer ≥ ${min}`);
+  int(key: string, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+    const want = max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min}` : `an integer in ${min}..${max}`;
+    return this.num(key, (n) => Number.isInteger(n) && n >= min && n <= max, want);
   }
 
   bool(key: string): boolean {
@@ -148,23 +182,33 @@ class Fields {
     return v as boolean;
   }
 
-  ints(key: string, length?: number, min = 0): number[] {
+  ints(key: string, length?: number, min = 0, max = Number.MAX_SAFE_INTEGER): number[] {
     const v = this.obj[key];
-    const ok = Array.isArray(v) && (length === undefined || v.length === length) && v.every((n) => Number.isInteger(n) && n >= min);
-    if (!ok) this.fail(key, `${length ?? 'a list of'}${length ? ' ' : ' '}integers ≥ ${min}`, v);
+    const ok =
+      Array.isArray(v) &&
+      (length === undefined ? v.length <= PACKAGE_LIMITS.moe : v.length === length) &&
+      v.every((n) => Number.isInteger(n) && n >= min && n <= max);
+    const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `in ${min}..${max}`;
+    if (!ok) this.fail(key, `${length ?? 'a list of'} integers ${range}`, v);
     return v as number[];
   }
 
   nums(key: string, length?: number): number[] {
     const v = this.obj[key];
-    const ok = Array.isArray(v) && (length === undefined || v.length === length) && v.every((n) => typeof n === 'number' && Number.isFinite(n));
+    const ok =
+      Array.isArray(v) &&
+      (length === undefined ? v.length <= PACKAGE_LIMITS.moe : v.length === length) &&
+      v.every((n) => typeof n === 'number' && Number.isFinite(n));
     if (!ok) this.fail(key, `${length ?? 'a list of'} numbers`, v);
     return v as number[];
   }
 
   strs(key: string, length?: number): string[] {
     const v = this.obj[key];
-    const ok = Array.isArray(v) && (length === undefined || v.length === length) && v.every((s) => typeof s === 'string');
+    const ok =
+      Array.isArray(v) &&
+      (length === undefined ? v.length <= PACKAGE_LIMITS.moe : v.length === length) &&
+      v.every((s) => typeof s === 'string');
     if (!ok) this.fail(key, `${length ?? 'a list of'} strings`, v);
     return v as string[];
   }
@@ -182,11 +226,13 @@ function readWindows(f: Fields): { center: number; width: number }[] {
   const v = f.raw('hu_windows');
   if (!Array.isArray(v) || v.length === 0) return f.nums('hu_windows').map(() => ({ center: 0, width: 0 }));
   return v.map((w, n) => {
-    if (Array.isArray(w) && w.length === 2 && w.every((x) => typeof x === 'number')) return { center: w[0], width: w[1] };
+    // JSON's 1e999 parses to Infinity: windows must be finite, with a positive width.
+    const ok = (center: unknown, width: unknown) => Number.isFinite(center) && Number.isFinite(width) && (width as number) > 0;
+    if (Array.isArray(w) && w.length === 2 && ok(w[0], w[1])) return { center: w[0], width: w[1] };
     if (typeof w === 'object' && w !== null) {
       const o = w as Json;
       const center = typeof o.center === 'number' ? o.center : o.level;
-      if (typeof center === 'number' && typeof o.width === 'number') return { center, width: o.width };
+      if (ok(center, o.width)) return { center: center as number, width: o.width as number };
     }
     throw new ModelError('BadConfig', `config.json: ctlens.hu_windows[${n}] must be [level, width] or {level, width} (got ${JSON.stringify(w)})`);
   });
@@ -211,25 +257,43 @@ function readSpec(config: Json): PackageSpec {
   }
   const orientation = c.has('orientation') ? c.str('orientation') : 'RAS';
   if (orientation !== 'RAS') throw new ModelError('BadConfig', `config.json: ctlens.orientation must be "RAS" (got ${JSON.stringify(orientation)})`);
+  const L = PACKAGE_LIMITS;
   const windows = readWindows(c);
+  if (windows.length > L.channels) throw new ModelError('BadConfig', `config.json: ctlens.hu_windows has ${windows.length} windows, at most ${L.channels} are supported`);
   const mean = c.nums('mean', windows.length);
   const std = c.nums('std', windows.length);
-  const inputSize = c.ints('input_size', 3, 1) as [number, number, number];
-  const patchGrid = c.ints('patch_grid', 3, 1) as [number, number, number];
+  if (std.some((x) => !(x > 0))) throw new ModelError('BadConfig', `config.json: ctlens.std values must be > 0 (got ${JSON.stringify(std)})`);
+  const inputSize = c.ints('input_size', 3, 1, L.inputSide) as [number, number, number];
+  const inputValues = windows.length * inputSize[0] * inputSize[1] * inputSize[2];
+  if (inputValues > L.inputValues) {
+    throw new ModelError(
+      'BadConfig',
+      `config.json: ctlens.input_size ${inputSize.join('×')} × ${windows.length} channels is ${inputValues} values, above the limit of ${L.inputValues}`,
+    );
+  }
+  const patchGrid = c.ints('patch_grid', 3, 1, L.inputSide) as [number, number, number];
   inputSize.forEach((n, a) => {
     if (n % patchGrid[a]! !== 0) {
       throw new ModelError('BadConfig', `config.json: ctlens.input_size ${inputSize.join('×')} is not a multiple of patch_grid ${patchGrid.join('×')}`);
     }
   });
+  const gridTokens = patchGrid[0] * patchGrid[1] * patchGrid[2];
+  if (gridTokens > L.gridTokens) throw new ModelError('BadConfig', `config.json: ctlens.patch_grid ${patchGrid.join('×')} is ${gridTokens} tokens, above the limit of ${L.gridTokens}`);
   const m = c.child('moe');
-  const groups = m.int('groups');
+  const groups = m.int('groups', 1, L.moe);
   const moe: MoeSpec = {
-    layers: m.ints('layers'),
+    layers: m.ints('layers', undefined, 0, L.layers),
     groups,
     groupNames: m.has('group_names') ? m.strs('group_names', groups) : Array.from({ length: groups }, (_, g) => `group ${g}`),
-    expertsPerGroup: m.int('experts_per_group'),
-    topK: m.int('top_k'),
+    expertsPerGroup: m.int('experts_per_group', 1, L.moe),
+    topK: m.int('top_k', 1, L.moe),
   };
+  if (moe.topK > moe.expertsPerGroup) throw new ModelError('BadConfig', `config.json: ctlens.moe.top_k ${moe.topK} is more than experts_per_group ${moe.expertsPerGroup}`);
+  if (new Set(moe.layers).size !== moe.layers.length) throw new ModelError('BadConfig', `config.json: ctlens.moe.layers lists a layer twice (${JSON.stringify(moe.layers)})`);
+  const routerValues = moe.layers.length * gridTokens * groups * moe.expertsPerGroup;
+  if (routerValues > L.routerValues) {
+    throw new ModelError('BadConfig', `config.json: ctlens.moe and patch_grid make router_probs ${routerValues} values, above the limit of ${L.routerValues}`);
+  }
   const t = c.child('prompt_templates');
   const imageToken = c.str('image_token');
   const promptTemplates = { report: t.str('report'), vqa: t.str('vqa') };
@@ -244,8 +308,8 @@ function readSpec(config: Json): PackageSpec {
     moe,
     promptTemplates,
     imageToken,
-    numImageTokens: c.int('num_image_tokens'),
-    textGuidanceDim: c.has('text_guidance_dim') ? c.int('text_guidance_dim') : 0,
+    numImageTokens: c.int('num_image_tokens', 1, L.positions),
+    textGuidanceDim: c.has('text_guidance_dim') ? c.int('text_guidance_dim', 1, L.hidden) : 0,
     trainedOn: c.has('trained_on') ? c.str('trained_on') : 'synthetic chest CT phantoms',
   };
 }
@@ -255,16 +319,17 @@ function readDecoder(config: Json): DecoderSpec {
   const root = new Fields('config.json', config);
   const f = root.has('llm') ? root.child('llm') : root;
   const pick = (...keys: string[]) => keys.find((k) => f.has(k)) ?? keys[0]!;
-  const hiddenSize = f.int(pick('hidden_size', 'dim', 'n_embd'));
-  const heads = f.int(pick('num_attention_heads', 'heads', 'n_head'));
+  const L = PACKAGE_LIMITS;
+  const hiddenSize = f.int(pick('hidden_size', 'dim', 'n_embd'), 1, L.hidden);
+  const heads = f.int(pick('num_attention_heads', 'heads', 'n_head'), 1, L.heads);
   if (hiddenSize % heads !== 0) throw new ModelError('BadConfig', `config.json: hidden size ${hiddenSize} is not divisible by ${heads} heads`);
   return {
-    layers: f.int(pick('num_hidden_layers', 'layers', 'n_layer')),
+    layers: f.int(pick('num_hidden_layers', 'layers', 'n_layer'), 1, L.layers),
     heads,
-    headDim: f.has('head_dim') ? f.int('head_dim') : hiddenSize / heads,
+    headDim: f.has('head_dim') ? f.int('head_dim', 1, L.hidden) : hiddenSize / heads,
     hiddenSize,
-    vocabSize: f.int(pick('vocab_size')),
-    maxPositions: f.int(pick('max_position_embeddings', 'max_positions', 'n_positions')),
+    vocabSize: f.int(pick('vocab_size'), 1, L.vocab),
+    maxPositions: f.int(pick('max_position_embeddings', 'max_positions', 'n_positions'), 1, L.positions),
   };
 }
 
@@ -272,7 +337,7 @@ function readGeneration(gen: Json): GenerationDefaults {
   const f = new Fields('generation_config.json', gen);
   const optInt = (k: string) => (f.has(k) ? f.int(k, 0) : null);
   return {
-    maxNewTokens: f.has('max_new_tokens') ? f.int('max_new_tokens') : 256,
+    maxNewTokens: f.has('max_new_tokens') ? f.int('max_new_tokens', 1, PACKAGE_LIMITS.positions) : 256,
     eosTokenIds: f.intList('eos_token_id'),
     padTokenId: optInt('pad_token_id'),
     bosTokenId: optInt('bos_token_id'),
@@ -283,8 +348,20 @@ function readGeneration(gen: Json): GenerationDefaults {
   };
 }
 
-/** Reads and checks a package folder: every file present, the ctlens block complete and of a known version. */
-export async function readModelPackage(dir: string): Promise<ModelPackage> {
+export interface ReadPackageOptions {
+  /**
+   * Also read each graph's declared inputs, outputs and weight shapes and check them against config.json (default
+   * true; a few small reads per file, no weights). Only tests of the JSON rules turn it off.
+   */
+  checkGraphs?: boolean;
+}
+
+/**
+ * Reads and checks a package folder: every file present and within its size limit, the ctlens block complete, of a
+ * known version and within PACKAGE_LIMITS, and (by default) the graphs' declared signatures consistent with it — all
+ * before the caller allocates anything from the package's numbers.
+ */
+export async function readModelPackage(dir: string, options: ReadPackageOptions = {}): Promise<ModelPackage> {
   const root = resolve(dir);
   try {
     if (!(await stat(root)).isDirectory()) throw new Error('not a directory');
@@ -303,12 +380,15 @@ export async function readModelPackage(dir: string): Promise<ModelPackage> {
   const decoder = readDecoder(config);
   if (spec.textGuidanceDim === 0) spec.textGuidanceDim = decoder.hiddenSize;
   const generation = readGeneration(await readJson(root, 'generation_config.json'));
-  const tokenizerJson = await readJson(root, 'tokenizer.json');
+  const tokenizerJson = await readJson(root, 'tokenizer.json', PACKAGE_LIMITS.tokenizerBytes);
   const tokenizerConfig = await readJson(root, 'tokenizer_config.json');
   for (const id of generation.eosTokenIds) {
     if (id >= decoder.vocabSize) throw new ModelError('BadConfig', `generation_config.json: eos_token_id ${id} is outside the vocabulary of ${decoder.vocabSize}`);
   }
-  return {
+  if (spec.numImageTokens >= decoder.maxPositions) {
+    throw new ModelError('BadConfig', `config.json: ctlens.num_image_tokens ${spec.numImageTokens} leaves no room in the model's ${decoder.maxPositions} positions`);
+  }
+  const pkg: ModelPackage = {
     dir: root,
     name: basename(root),
     spec,
@@ -323,4 +403,6 @@ export async function readModelPackage(dir: string): Promise<ModelPackage> {
     },
     config,
   };
+  if (options.checkGraphs ?? true) await checkGraphSignatures(pkg, PACKAGE_LIMITS.graphBytes);
+  return pkg;
 }

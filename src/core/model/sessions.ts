@@ -8,7 +8,7 @@
 import * as ort from 'onnxruntime-node';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type {
   ExecutionProviderChoice,
   ExecutionProviderName,
@@ -103,6 +103,21 @@ export function cudaProviderMissing(): string | null {
 }
 
 /**
+ * onnxruntime's messages for a graph it cannot build whatever the provider: a file that is not a valid protobuf,
+ * a graph that fails its checker or shape inference, a node or attribute that makes no sense. Seen in the package
+ * fuzz (test/core/model/package-fuzz.test.ts) on truncated and bit-flipped graphs.
+ */
+const GRAPH_FAULT = /protobuf parsing failed|INVALID_PROTOBUF|INVALID_GRAPH|invalid model|Load model from .* failed|ShapeInferenceError|TypeInferenceError/i;
+
+/** A session-creation failure that is the graph file's fault (any provider), else null. */
+function graphFault(role: GraphRole, path: string, provider: ExecutionProviderName, e: unknown): ModelError | null {
+  const why = describeError(e);
+  // The CPU provider takes every graph a valid file can hold; when it refuses, the file is at fault.
+  if (provider !== 'cpu' && !GRAPH_FAULT.test(why)) return null;
+  return new ModelError('CorruptModel', `onnx/${basename(path)} (${role}) cannot be loaded by onnxruntime: ${why.slice(0, 300)}`, { cause: e });
+}
+
+/**
  * Creates the three sessions on the first provider of `providerOrder(choice)` that accepts all of them.
  * An explicit provider that fails is an error (ProviderUnavailable) — never a silent CPU fallback.
  */
@@ -122,8 +137,9 @@ export async function createSessions(
       continue;
     }
     const made: Partial<SessionSet> = {};
+    let role: GraphRole = GRAPH_ROLES[0]!;
     try {
-      for (const role of GRAPH_ROLES) {
+      for (role of GRAPH_ROLES) {
         const outputs = role === 'decoder_model_merged' ? (config.kvOutputNames ?? null) : null;
         made[role] = await create(paths[role], sessionOptions(provider, role, outputs, threads));
       }
@@ -135,6 +151,9 @@ export async function createSessions(
     } catch (e) {
       attempts.push({ provider, ok: false, error: describeError(e), ms: performance.now() - t0 });
       await Promise.all(Object.values(made).map((s) => s.release().catch(() => undefined)));
+      // A damaged file is named as such, not passed off as a provider problem (issue 14).
+      const fault = graphFault(role, paths[role], provider, e);
+      if (fault) throw fault;
     }
   }
   const why = attempts.map((a) => `${a.provider}: ${a.error}`).join('; ');

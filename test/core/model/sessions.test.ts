@@ -121,10 +121,13 @@ describe('core/model package refusals with real graphs', function () {
     await assert.rejects(CtLensModel.load(dir, { executionProvider: 'cpu' }), /^ModelError: TensorMismatch: vision_encoder: router_probs has \d+ values, expected \d+×64×\d+×\d+/);
   });
 
-  it('refuses a truncated graph file as a session failure naming the graph', async () => {
+  it('refuses a truncated graph file as CorruptModel naming the file, not as a provider problem', async () => {
     const f = join(dir, 'onnx/vision_encoder.onnx');
     writeFileSync(f, readFileSync(f).subarray(0, 1000));
-    await assert.rejects(CtLensModel.load(dir, { executionProvider: 'cpu' }), /ProviderUnavailable: .*cpu: /);
+    await assert.rejects(
+      CtLensModel.load(dir, { executionProvider: 'cpu' }),
+      /^ModelError: CorruptModel: onnx\/vision_encoder\.onnx is not a valid ONNX model: it has a field of \d+ bytes at byte \d+ that runs past its end \(truncated\?\)/,
+    );
   });
 
   it('refuses a newer package version and a missing graph', async () => {
