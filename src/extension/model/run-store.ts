@@ -82,13 +82,21 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<
 
 const isUnfinished = (r: RunRecord) => r.info.status === 'queued' || r.info.status === 'running';
 
+/**
+ * Bounds on what a volume keeps (issue 14: hours of use must not grow the extension host without end). The chat
+ * keeps its last MAX_CHAT answers (older finished ones fall off the top); router outputs — the largest part of a
+ * run, layers × tokens × groups × experts floats — are kept for the report and the last MAX_ROUTED answers only,
+ * which is as far back as anyone picks a run in the Routing view.
+ */
+export const RUN_LIMITS = { maxChat: 200, maxRouted: 16 };
+
 export class RunStore {
   private readonly volumes = new Map<string, VolumeRuns>();
   private readonly listeners = new Set<(event: RunEvent) => void>();
   private nextId = 1;
   private active = 0;
 
-  constructor(private readonly options: { flushMs?: number; now?: () => number } = {}) {}
+  constructor(private readonly options: { flushMs?: number; now?: () => number; maxChat?: number; maxRouted?: number } = {}) {}
 
   onEvent(listener: (event: RunEvent) => void): () => void {
     this.listeners.add(listener);
@@ -198,13 +206,36 @@ export class RunStore {
     const controller = new AbortController();
     const record: RunRecord = { info, controller, finished: Promise.resolve() };
     if (task === 'report') v.report = record;
-    else v.chat.push(record);
+    else {
+      v.chat.push(record);
+      this.trimChat(v);
+    }
     this.active++;
     this.emit({ type: 'update', key, run: { ...info } });
     record.finished = this.execute(v, record, deps).finally(() => {
       this.active--;
     });
     return record;
+  }
+
+  /** Drops the oldest finished answers beyond maxChat (unfinished ones stay until they end). */
+  private trimChat(v: VolumeRuns): void {
+    const max = this.options.maxChat ?? RUN_LIMITS.maxChat;
+    let dropped = false;
+    while (v.chat.length > max) {
+      const at = v.chat.findIndex((r) => !isUnfinished(r));
+      if (at < 0) break;
+      v.chat.splice(at, 1);
+      dropped = true;
+    }
+    if (dropped) this.emit({ type: 'state', key: v.key });
+  }
+
+  /** Keeps router outputs for the report and the newest maxRouted answers; older answers keep their text. */
+  private trimRouting(v: VolumeRuns): void {
+    const max = this.options.maxRouted ?? RUN_LIMITS.maxRouted;
+    const routed = v.chat.filter((r) => r.routing);
+    for (const r of routed.slice(0, Math.max(0, routed.length - max))) delete r.routing;
   }
 
   private async execute(v: VolumeRuns, record: RunRecord, deps: RunDeps): Promise<void> {
@@ -278,6 +309,7 @@ export class RunStore {
       };
       record.routing = result.routing;
       record.summary = result.routingSummary;
+      this.trimRouting(v);
     } catch (error) {
       flush();
       const aborted = signal.aborted || (error instanceof ModelError && error.code === 'Aborted');

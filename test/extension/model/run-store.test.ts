@@ -185,6 +185,24 @@ describe('extension/model/run-store', () => {
     assert.match(store.state('vol').researchNotice, /not for diagnosis/);
   });
 
+  it('keeps a bounded history: the last maxChat answers, router outputs for the report and the last maxRouted answers', async () => {
+    const store = new RunStore({ flushMs: 1, maxChat: 3, maxRouted: 2 });
+    const events = record(store);
+    const report = store.start('v', 'a.nii', 'report', undefined, deps(['r']));
+    await report.finished;
+    const answers = [];
+    for (let i = 0; i < 6; i++) {
+      const r = store.start('v', 'a.nii', 'vqa', `question ${i}?`, deps([`a${i}`]));
+      answers.push(r);
+      await r.finished;
+    }
+    const state = store.state('v');
+    assert.deepEqual(state.chat.map((r) => r.question), ['question 3?', 'question 4?', 'question 5?']);
+    assert.deepEqual(store.routedRuns('v').map((r) => r.info.question ?? 'report'), ['report', 'question 4?', 'question 5?']);
+    assert.equal(store.find('v', answers[0]!.info.id), undefined, 'the oldest answer fell off');
+    assert.ok(events.some((e) => e.type === 'state' && e.key === 'v'), 'the trimmed chat is resent as a whole');
+  });
+
   it('raceAbort rejects at once on abort and otherwise passes the value through', async () => {
     const c = new AbortController();
     const never = new Promise<number>(() => {});
