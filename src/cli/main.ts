@@ -7,7 +7,8 @@ import { nodeIo } from './io';
 
 /** The command table. To add a command: add src/cli/commands/<name>.ts and one entry here. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
-  info: { summary: 'info FILE [--json] [--voxel i,j,k ...]   header, affine, orientation, stats of a NIfTI file', load: () => import('./commands/info') },
+  info: { summary: 'info FILE|DICOM-DIR [--json] [--voxel i,j,k ...] [--series N]   header, affine, orientation, stats of a NIfTI file or DICOM series', load: () => import('./commands/info') },
+  convert: { summary: 'convert DICOM-DIR|FILE.dcm OUT.nii[.gz] [--series N] [--force]   a DICOM series to NIfTI', load: () => import('./commands/convert') },
   report: { summary: 'report FILE [--model DIR] [--ep …] [--json] [--max-tokens N]   generate a report (streamed)', load: () => import('./commands/report') },
   ask: { summary: 'ask FILE "QUESTION" [--model DIR] [--ep …] [--json]   answer a question about a volume', load: () => import('./commands/ask') },
   eval: { summary: 'eval DATASET.jsonl [--shard i/N] [--out R.jsonl] [--json] | eval --merge R*.jsonl   run and score a dataset', load: () => import('./commands/eval') },

@@ -47,13 +47,14 @@ export function readDicomFiles(files: DicomFile[]): DicomReadResult {
       else skipped.push(f.name);
     } catch (err) {
       if (!(err instanceof DicomError)) throw err;
-      firstError ??= err;
-      if (hasDicmPrefix(f.bytes)) unreadable.push(err.message.replace(/^NotDicom: /, ''));
+      // A refused syntax is the answer for the whole folder, more telling than "not DICOM".
+      if (!firstError || (err.code === 'UnsupportedTransferSyntax' && firstError.code !== err.code)) firstError = err;
+      if (hasDicmPrefix(f.bytes)) unreadable.push(err.message);
       else skipped.push(f.name);
     }
   }
   if (images.length === 0) {
-    if (files.length === 1 && firstError) throw firstError;
+    if ((files.length === 1 || firstError?.code === 'UnsupportedTransferSyntax') && firstError) throw firstError;
     throw new DicomError('NoImages', `none of the ${files.length} files is a DICOM image${firstError ? ` (${firstError.message})` : ''}`);
   }
   return { series: groupSeries(images), skipped, unreadable };
@@ -122,8 +123,17 @@ export async function decodeDicomSeries(series: DicomSeries, options: DicomDecod
   if (voxels * bytesPer > maxBytes) {
     throw new DicomError('TooLarge', `the series is ${nx}×${ny}×${nz} ${datatype} (${((voxels * bytesPer) / 2 ** 20).toFixed(0)} MiB), over the ${(maxBytes / 2 ** 20).toFixed(0)} MiB limit`);
   }
-  if (slices.some((im) => im.photometric === 'MONOCHROME1')) {
-    notices.push('MONOCHROME1 images (minimum shown white): the stored values were inverted before the rescale, so bright means dense as in MONOCHROME2.');
+  // MONOCHROME1 (minimum shown white) is a display instruction: a CT's Modality LUT still gives HU from the
+  // stored values (PS3.3 C.11.1), as dcm2niix and pydicom read them. Other modalities have no physical unit, so
+  // there the stored values are inverted instead, making bright mean dense as in MONOCHROME2.
+  const mono1 = slices.some((im) => im.photometric === 'MONOCHROME1');
+  const invert = mono1 && modalityOf(slices) !== 'CT';
+  if (mono1) {
+    notices.push(
+      invert
+        ? 'MONOCHROME1 images (minimum shown white): the stored values were inverted before the rescale, so bright means dense as in MONOCHROME2.'
+        : 'MONOCHROME1 images (minimum shown white): the values are the HU the rescale gives, shown with the usual CT windows (high HU bright).',
+    );
   }
   const rescales = new Set(slices.map((im) => `${im.rescaleSlope}/${im.rescaleIntercept}`));
   const syntaxes = [...new Set(slices.map((im) => im.transferSyntax.name))];
@@ -168,7 +178,7 @@ export async function decodeDicomSeries(series: DicomSeries, options: DicomDecod
     const slope = im.rescaleSlope;
     const inter = im.rescaleIntercept;
     const out = data.subarray(k * sliceLength, (k + 1) * sliceLength);
-    if (im.photometric === 'MONOCHROME1') {
+    if (invert && im.photometric === 'MONOCHROME1') {
       const [lo, hi] = storedRange(im);
       for (let n = 0; n < sliceLength; n++) out[n] = (lo + hi - stored[n]!) * slope + inter;
     } else if (slope === 1 && inter === 0) out.set(stored);
@@ -197,6 +207,11 @@ export function unreadableNotice(read: DicomReadResult): string[] {
   const n = read.unreadable.length;
   if (n === 0) return [];
   return [`${n} DICOM file${n > 1 ? 's' : ''} could not be read and ${n > 1 ? 'were' : 'was'} left out: ${read.unreadable.slice(0, 3).join('; ')}${n > 3 ? '; …' : ''}`];
+}
+
+function modalityOf(slices: DicomImage[]): string {
+  const set = new Set(slices.map((im) => im.modality));
+  return set.size === 1 ? [...set][0]! : '';
 }
 
 function throwIfAborted(signal?: AbortSignal): void {

@@ -86,6 +86,15 @@ function bareSyntax(bytes: Uint8Array): string {
   return bytes[0] === 0x00 && bytes[1] === 0x08 ? '1.2.840.10008.1.2.2' : '1.2.840.10008.1.2.1';
 }
 
+function metaSyntax(bytes: Uint8Array): TransferSyntax | null {
+  try {
+    const uid = dicomParser.readPart10Header(bytes).string('x00020010');
+    return uid ? transferSyntax(uid.trim()) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Parses one file; rejects with DicomError 'NotDicom' when it is not DICOM at all. */
 export function parseDicomImage(bytes: Uint8Array, file: string): DicomImage {
   let dataSet: dicomParser.DataSet;
@@ -95,6 +104,13 @@ export function parseDicomImage(bytes: Uint8Array, file: string): DicomImage {
   } catch (err) {
     // dicom-parser throws strings or objects ({ exception, dataSet }) as well as Errors.
     const why = typeof err === 'string' ? err : err instanceof Error ? err.message : String((err as { exception?: unknown })?.exception ?? err);
+    // A syntax dicom-parser cannot even walk (deflate) is refused by its name, not as "not DICOM".
+    const ts = prefixed ? metaSyntax(bytes) : null;
+    if (ts && !ts.codec) {
+      throw new DicomError('UnsupportedTransferSyntax', `${file}: ${ts.name} (${ts.uid}) is not supported: ${ts.refusal ?? 'no decoder'}`, { cause: err });
+    }
+    // With the DICM prefix it is DICOM, just damaged: most often a copy cut short.
+    if (prefixed) throw new DicomError('Corrupt', `${file} is a DICOM file cut short or damaged (${why})`, { cause: err });
     throw new DicomError('NotDicom', `${file} is not a readable DICOM file (${why})`, { cause: err });
   }
   const str = (tag: string) => (dataSet.string(tag) ?? '').trim();

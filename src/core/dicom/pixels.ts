@@ -158,7 +158,12 @@ function decodeRle(frame: Uint8Array, image: DicomImage, expected: number): Uint
 /** Little-endian sample bytes → typed samples, with the bits above BitsStored masked (unsigned) or sign-extended. */
 function typedSamples(bytes: Uint8Array, image: DicomImage): StoredPixels {
   const signed = image.pixelRepresentation === 1;
-  const aligned = bytes.byteOffset % (image.bitsAllocated / 8) === 0 ? bytes : bytes.slice();
+  // A copy when misaligned (new + set: a Node Buffer's slice() would be another view, not a copy).
+  let aligned = bytes;
+  if (bytes.byteOffset % (image.bitsAllocated / 8) !== 0) {
+    aligned = new Uint8Array(bytes.length);
+    aligned.set(bytes);
+  }
   const { buffer, byteOffset } = aligned;
   const n = image.rows * image.columns;
   let out: StoredPixels;

@@ -7,3 +7,4 @@ export { decodeNifti, DEFAULT_MAX_VOXEL_BYTES, type DecodeOptions } from './deco
 export { webInflate, isGzip, InflateFailure, type InflateFactory } from './inflate';
 export { applyAffine, axisCodes, ioOrientation, multiply4, type AxisOrientation } from './affine';
 export { datatypeByCode, datatypeByName, type DatatypeInfo } from './datatypes';
+export { encodeNifti1, type NiftiWriteInput } from './write';

@@ -36,7 +36,7 @@ describe('core/dicom: series from the real head CT', function () {
   });
   after(() => cleanSeries());
 
-  const clean = ['axial', 'oblique', 'implicit', 'bigendian', 'signed', 'float_rescale', 'mono1', 'rle', 'jpegls', 'jpeg2000', 'jpeglossless'];
+  const clean = ['axial', 'oblique', 'implicit', 'bigendian', 'signed', 'float_rescale', 'mono1', 'mono1_cr', 'rle', 'jpegls', 'jpeg2000', 'jpeglossless'];
   for (const variant of clean) {
     it(`${variant}: affine as constructed, HU as the source`, async function () {
       const { files, truth } = series(this, variant);
@@ -45,9 +45,13 @@ describe('core/dicom: series from the real head CT', function () {
       assert.ok(maxAbsDiff(volume.header.affine, truth.affine) <= 1e-4, `affine off by ${maxAbsDiff(volume.header.affine, truth.affine)}`);
       assertSourceValues(volume, truth);
       assert.equal(volume.header.datatype, variant === 'float_rescale' ? 'float32' : 'int16');
-      const expectNotice = variant === 'mono1' ? /MONOCHROME1/ : null;
-      if (expectNotice) assert.match(volume.notices.join('\n'), expectNotice);
-      else assert.deepEqual(volume.notices, []);
+      const expected: Record<string, RegExp[]> = {
+        mono1: [/^MONOCHROME1 .*the values are the HU the rescale gives/],
+        mono1_cr: [/^Modality CR, not CT/, /^MONOCHROME1 .*stored values were inverted/],
+      };
+      const want = expected[variant] ?? [];
+      assert.equal(volume.notices.length, want.length, volume.notices.join('\n'));
+      want.forEach((re, n) => assert.match(volume.notices[n]!, re));
     });
   }
 
