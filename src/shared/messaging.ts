@@ -48,6 +48,15 @@ export class MessagingError extends Error {
   override name = 'MessagingError';
 }
 
+/**
+ * Checks a received body before anything uses it (the extension host's side: src/shared/webview-input.ts). A
+ * refused request is answered with an error, a refused event dropped, a refused reply rejects its request.
+ */
+export interface ReceiveGuard<TIn> {
+  validate(body: unknown): { ok: true; message: TIn } | { ok: false; type: string; why: string };
+  onRefused?(type: string, why: string): void;
+}
+
 interface Pending<T> {
   resolve(value: T): void;
   reject(error: Error): void;
@@ -66,6 +75,7 @@ export class MessageHandler<TOut, TIn> {
     private readonly post: PostFn<TOut>,
     private readonly handle: RequestHandler<TIn, TOut>,
     private readonly onHandlerError: (error: unknown, message: TIn) => void = () => {},
+    private readonly guard?: ReceiveGuard<TIn>,
   ) {}
 
   /** Sends a message that expects a reply; resolves with the reply body. */
@@ -94,7 +104,11 @@ export class MessageHandler<TOut, TIn> {
     return this.pending.size;
   }
 
-  /** Feeds one envelope from the transport. Unknown replies and malformed envelopes are ignored. */
+  /**
+   * Feeds one envelope from the transport. Unknown replies and malformed envelopes are ignored; with a guard, bodies
+   * it refuses never reach the handler. Never rejects: a failure to post the answer (the other side is gone) is
+   * reported to onHandlerError like a handler failure.
+   */
   async receive(raw: unknown): Promise<void> {
     if (this.closed || typeof raw !== 'object' || raw === null) return;
     const envelope = raw as Envelope<TIn>;
@@ -104,27 +118,59 @@ export class MessageHandler<TOut, TIn> {
       const waiting = this.pending.get(envelope.replyTo);
       if (!waiting) return;
       this.pending.delete(envelope.replyTo);
-      if (envelope.error !== undefined) waiting.reject(new MessagingError(envelope.error));
-      else waiting.resolve(envelope.body as TIn);
+      if (envelope.error !== undefined) {
+        waiting.reject(new MessagingError(typeof envelope.error === 'string' ? envelope.error.slice(0, 2000) : 'the other side failed'));
+        return;
+      }
+      const checked = this.checked(envelope.body);
+      if (checked.ok) waiting.resolve(checked.message);
+      else waiting.reject(new MessagingError(`refused reply: ${checked.why}`));
       return;
     }
 
-    const message = envelope.body as TIn;
+    const checked = this.checked(envelope.body);
+    if (!checked.ok) {
+      if (envelope.expectsReply) this.safePost({ id: this.nextId++, replyTo: envelope.id, error: `refused: ${checked.why}` }, [], envelope.body);
+      return;
+    }
+    const message = checked.message;
     let result: Reply<TOut> | TOut | undefined;
     try {
       result = await this.handle(message);
     } catch (error) {
       this.onHandlerError(error, message);
-      if (envelope.expectsReply) {
-        this.post({ id: this.nextId++, replyTo: envelope.id, error: errorText(error) }, []);
-      }
+      if (envelope.expectsReply) this.safePost({ id: this.nextId++, replyTo: envelope.id, error: errorText(error) }, [], message);
       return;
     }
     if (!envelope.expectsReply || this.closed) return;
     if (isReply<TOut>(result)) {
-      this.post({ id: this.nextId++, replyTo: envelope.id, body: result.reply }, result.transfer);
+      this.safePost({ id: this.nextId++, replyTo: envelope.id, body: result.reply }, result.transfer, message);
     } else {
-      this.post({ id: this.nextId++, replyTo: envelope.id, body: result as TOut }, []);
+      this.safePost({ id: this.nextId++, replyTo: envelope.id, body: result as TOut }, [], message);
+    }
+  }
+
+  private checked(body: unknown): { ok: true; message: TIn } | { ok: false; type: string; why: string } {
+    if (!this.guard) return { ok: true, message: body as TIn };
+    let c: ReturnType<ReceiveGuard<TIn>['validate']>;
+    try {
+      c = this.guard.validate(body);
+    } catch (error) {
+      c = { ok: false, type: '(unknown type)', why: `unreadable (${errorText(error)})` };
+    }
+    if (!c.ok) this.guard.onRefused?.(c.type, c.why);
+    return c;
+  }
+
+  private safePost(envelope: Envelope<TOut>, transfer: ArrayBuffer[], about: unknown): void {
+    try {
+      this.post(envelope, transfer);
+    } catch (error) {
+      try {
+        this.onHandlerError(error, about as TIn);
+      } catch {
+        // A logger that fails on what it was given has nowhere else to report to.
+      }
     }
   }
 

@@ -11,6 +11,7 @@ import { decodeNifti } from '../../core/nifti/decode';
 import { nodeInflate } from '../../core/nifti/inflate-node';
 import type { NiftiVolume } from '../../core/nifti/types';
 import { MessageHandler } from '../../shared/messaging';
+import { checkViewerMessage, RefusalLog } from '../../shared/webview-input';
 import type { OverlayVolume } from '../../shared/overlay';
 import type { FromWebviewMessage, InitMessage, ModelPanelState, OverlayAppliedMessage, ToWebviewMessage } from '../../shared/protocol';
 import { maxVoxelBytes, viewerSettings } from './settings';
@@ -205,6 +206,7 @@ export class ViewerProvider implements vscode.CustomReadonlyEditorProvider<Volum
       title: document.name,
     });
 
+    const refusals = new RefusalLog(`viewer of ${document.name}`, (line) => this.log.warn(line));
     const entry: Panel = {
       document,
       panel,
@@ -214,7 +216,9 @@ export class ViewerProvider implements vscode.CustomReadonlyEditorProvider<Volum
         // VS Code moves ArrayBuffers in messages to the webview as binary; the transfer list is for the other way.
         (envelope) => void webview.postMessage(envelope),
         (message) => this.onMessage(entry, message),
-        (error, message) => this.log.error(`viewer: handling ${message.type} failed: ${String(error)}`),
+        (error, message) => this.log.error(`viewer: handling ${message?.type} failed: ${String(error)}`),
+        // The webview is the least trusted side: nothing it sends reaches onMessage unchecked (issue 14).
+        { validate: checkViewerMessage, onRefused: (type, why) => refusals.refused(type, why) },
       ),
     };
     this.panels.add(entry);

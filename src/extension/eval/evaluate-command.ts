@@ -9,6 +9,7 @@ import { describeError } from '../../core/model/errors';
 import { decodeNifti } from '../../core/nifti/decode';
 import { nodeInflate } from '../../core/nifti/inflate-node';
 import { MessageHandler } from '../../shared/messaging';
+import { checkEvalViewMessage, RefusalLog } from '../../shared/webview-input';
 import type { EvalHostToView, EvalState, EvalViewToHost } from '../../shared/eval-view-protocol';
 import { maxVoxelBytes } from '../editor/settings';
 import { createNonce, webviewHtml } from '../editor/webview-html';
@@ -171,6 +172,7 @@ class Evaluation {
         title: `Evaluation: ${this.name}`,
       });
     webview.html = html();
+    const refusals = new RefusalLog(`evaluation panel ${this.name}`, (line) => this.log.warn(line));
     const channel = new MessageHandler<EvalHostToView, EvalViewToHost>(
       (envelope) => void webview.postMessage(envelope),
       (message) => {
@@ -179,7 +181,8 @@ class Evaluation {
         else if (message.type === 'cancel') this.controller.abort();
         return undefined;
       },
-      (error, message) => this.log.error(`evaluation panel: ${message.type} failed: ${String(error)}`),
+      (error, message) => this.log.error(`evaluation panel: ${message?.type} failed: ${String(error)}`),
+      { validate: checkEvalViewMessage, onRefused: (type, why) => refusals.refused(type, why) },
     );
     this.channel = channel;
     webview.onDidReceiveMessage((raw) => void channel.receive(raw));

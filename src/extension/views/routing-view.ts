@@ -5,6 +5,7 @@
 
 import * as vscode from 'vscode';
 import { MessageHandler } from '../../shared/messaging';
+import { checkRoutingViewMessage, RefusalLog } from '../../shared/webview-input';
 import { DEFAULT_HEATMAP_STYLE, type HeatmapSelection, type HeatmapStyle, type RoutingHostToView, type RoutingState, type RoutingViewToHost } from '../../shared/routing-view-protocol';
 import type { ViewerProvider, VolumeDocument } from '../editor/viewer-provider';
 import { createNonce, webviewHtml } from '../editor/webview-html';
@@ -79,10 +80,14 @@ export class RoutingViewProvider implements vscode.WebviewViewProvider, vscode.D
       styleUri: webview.asWebviewUri(vscode.Uri.joinPath(styleRoot, 'views.css')).toString(),
       title: 'Routing',
     });
+    const refusals = new RefusalLog('routing view', (line) => this.log.warn(line));
     const channel = new MessageHandler<RoutingHostToView, RoutingViewToHost>(
       (envelope) => void webview.postMessage(envelope),
       (message) => this.onMessage(message),
-      (error, message) => this.log.error(`routing view: ${message.type} failed: ${String(error)}`),
+      (error, message) => this.log.error(`routing view: ${message?.type} failed: ${String(error)}`),
+      // Checked against the protocol before onMessage (issue 14); indices are bounded there and fitted to the run
+      // by selectionFits.
+      { validate: checkRoutingViewMessage, onRefused: (type, why) => refusals.refused(type, why) },
     );
     this.channel = channel;
     webview.onDidReceiveMessage((raw) => void channel.receive(raw));
