@@ -55,13 +55,6 @@ export class CtLensModel {
     if (tokenizer.vocabSize > pkg.decoder.vocabSize) {
       throw new ModelError('BadConfig', `tokenizer.json has ${tokenizer.vocabSize} tokens, more than config.json's vocab_size ${pkg.decoder.vocabSize}`);
     }
-    const badId = tokenizer.badTokenId(pkg.decoder.vocabSize);
-    if (badId) {
-      throw new ModelError(
-        'BadConfig',
-        `tokenizer.json maps ${JSON.stringify(badId.token).slice(0, 40)} to ${JSON.stringify(badId.id)?.slice(0, 40)}, not a token id below vocab_size ${pkg.decoder.vocabSize}`,
-      );
-    }
     const kvOutputNames = Array.from({ length: pkg.decoder.layers }, (_, i) => [`present.${i}.key`, `present.${i}.value`]).flat();
     const { sessions, provider } = await createSessions(pkg.graphs, options.executionProvider ?? 'auto', {
       threads: options.threads,

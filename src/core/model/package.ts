@@ -221,6 +221,32 @@ class Fields {
   }
 }
 
+/**
+ * The first token of tokenizer.json whose id is not an integer in 0..vocabSize−1, as a message, else null. Checked
+ * on the JSON before the tokenizer library sees it: the library does not validate ids, and one seen in the package
+ * fuzz (a vocabulary entry mapped to [3e15, 1, 1]) made its constructor loop for minutes. Vocabularies are
+ * token → id objects (WordLevel, BPE, WordPiece) or lists whose index is the id (Unigram).
+ */
+export function tokenizerIdProblem(json: Json, vocabSize: number): string | null {
+  const ok = (id: unknown) => Number.isInteger(id) && (id as number) >= 0 && (id as number) < vocabSize;
+  const shown = (v: unknown) => JSON.stringify(v)?.slice(0, 40) ?? String(v);
+  const model = json.model as Json | undefined;
+  const vocab = model && typeof model === 'object' ? model.vocab : undefined;
+  if (Array.isArray(vocab)) {
+    if (vocab.length > vocabSize) return `its vocabulary lists ${vocab.length} tokens, more than vocab_size ${vocabSize}`;
+  } else if (vocab && typeof vocab === 'object') {
+    for (const [token, id] of Object.entries(vocab)) {
+      if (!ok(id)) return `it maps ${shown(token)} to ${shown(id)}, not a token id below vocab_size ${vocabSize}`;
+    }
+  }
+  if (json.added_tokens !== undefined && !Array.isArray(json.added_tokens)) return 'its added_tokens is not a list';
+  for (const t of (json.added_tokens as unknown[] | undefined) ?? []) {
+    const o = (typeof t === 'object' && t !== null ? t : {}) as Json;
+    if (!ok(o.id)) return `its added token ${shown(o.content)} has id ${shown(o.id)}, not a token id below vocab_size ${vocabSize}`;
+  }
+  return null;
+}
+
 /** Reads `hu_windows` in either form: [[level, width], …] or [{center|level, width, name?}, …]. */
 function readWindows(f: Fields): { center: number; width: number }[] {
   const v = f.raw('hu_windows');
@@ -382,6 +408,8 @@ export async function readModelPackage(dir: string, options: ReadPackageOptions 
   const generation = readGeneration(await readJson(root, 'generation_config.json'));
   const tokenizerJson = await readJson(root, 'tokenizer.json', PACKAGE_LIMITS.tokenizerBytes);
   const tokenizerConfig = await readJson(root, 'tokenizer_config.json');
+  const idProblem = tokenizerIdProblem(tokenizerJson, decoder.vocabSize);
+  if (idProblem) throw new ModelError('BadConfig', `tokenizer.json: ${idProblem}`);
   for (const id of generation.eosTokenIds) {
     if (id >= decoder.vocabSize) throw new ModelError('BadConfig', `generation_config.json: eos_token_id ${id} is outside the vocabulary of ${decoder.vocabSize}`);
   }

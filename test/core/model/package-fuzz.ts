@@ -193,6 +193,10 @@ export interface FuzzOptions {
   graphShare?: number;
   maxNewTokens?: number;
   caseTimeoutMs?: number;
+  /** Cases before this one are drawn (the sequence stays the same) but not run: resuming after a crash or hang. */
+  from?: number;
+  /** Called before each case runs (a watchdog in another process can then name the case that hung). */
+  onCase?: (c: FuzzCase) => void;
   onOutcome?: (o: FuzzOutcome) => void;
 }
 
@@ -212,15 +216,18 @@ export async function fuzzPackage(o: FuzzOptions): Promise<FuzzSummary> {
       const file = files[Math.floor(rand() * files.length)]!;
       const original = originals.get(file)!;
       let mutation: string;
+      const skip = n < (o.from ?? 0);
       if (graph) {
         const m = mutateGraph(original, rand);
-        writeFileSync(join(dir, file), m.bytes);
+        if (!skip) writeFileSync(join(dir, file), m.bytes);
         mutation = m.mutation;
       } else {
         const m = mutateJson(original.toString('utf8'), rand);
-        writeFileSync(join(dir, file), m.text, m.mutation.startsWith('bit flip') ? 'latin1' : 'utf8');
+        if (!skip) writeFileSync(join(dir, file), m.text, m.mutation.startsWith('bit flip') ? 'latin1' : 'utf8');
         mutation = m.mutation;
       }
+      if (n < (o.from ?? 0)) continue;
+      o.onCase?.({ n, file, mutation });
       const started = performance.now();
       let result = 'ran';
       let message: string | undefined;
