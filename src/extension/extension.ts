@@ -4,8 +4,9 @@
 // returned API gives other code (and tests) the active volume, overlays and the model runs.
 
 import * as vscode from 'vscode';
+import { registerDicomCommands } from './editor/dicom-series';
 import { registerOverlayCommands } from './editor/overlay-command';
-import { ViewerProvider } from './editor/viewer-provider';
+import { VIEWER_VIEW_TYPE, ViewerProvider } from './editor/viewer-provider';
 import { registerEvaluateCommand } from './eval/evaluate-command';
 import { ModelFeature } from './model/model-feature';
 import { ModelViewProvider } from './views/model-view';
@@ -25,6 +26,7 @@ export function activate(context: vscode.ExtensionContext): CtLensApi {
   context.subscriptions.push(log);
   const viewer = ViewerProvider.register(context, log);
   registerOverlayCommands(context, viewer, log);
+  registerDicomCommands(context, log, VIEWER_VIEW_TYPE);
   model = new ModelFeature(context, viewer, log);
   context.subscriptions.push(model);
   const routing = RoutingViewProvider.register(context, viewer, model, log);

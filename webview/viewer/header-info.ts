@@ -25,7 +25,7 @@ export function headerRows(header: NiftiHeader, frame: DisplayFrame | null, name
   if (name) rows.push({ label: 'File', value: name });
   rows.push({
     label: 'Format',
-    value: `${header.format === 'nifti2' ? 'NIfTI-2' : 'NIfTI-1'}, ${header.littleEndian ? 'little' : 'big'}-endian`,
+    value: header.format === 'dicom' ? `DICOM series: ${header.description}` : `${header.format === 'nifti2' ? 'NIfTI-2' : 'NIfTI-1'}, ${header.littleEndian ? 'little' : 'big'}-endian`,
   });
   rows.push({ label: 'Dimensions', value: header.dims.join(' × ') });
   rows.push({

@@ -7,13 +7,13 @@
 // that (re)loads, since a hidden viewer's webview is discarded (retainContextWhenHidden is off).
 
 import * as vscode from 'vscode';
-import { decodeNifti } from '../../core/nifti/decode';
 import { nodeInflate } from '../../core/nifti/inflate-node';
 import type { NiftiVolume } from '../../core/nifti/types';
 import { MessageHandler } from '../../shared/messaging';
 import { checkViewerMessage, RefusalLog } from '../../shared/webview-input';
 import type { OverlayVolume } from '../../shared/overlay';
 import type { FromWebviewMessage, InitMessage, ModelPanelState, OverlayAppliedMessage, ToWebviewMessage } from '../../shared/protocol';
+import { DICOM_FILE_VIEW_TYPE, isDicomVolume, volumeDecoder } from './dicom-series';
 import { maxVoxelBytes, viewerSettings } from './settings';
 import { copySlab, LoadError, VolumeLoad } from './volume-load';
 import { createNonce, viewerHtml } from './webview-html';
@@ -81,6 +81,11 @@ export class ViewerProvider implements vscode.CustomReadonlyEditorProvider<Volum
       vscode.window.registerCustomEditorProvider(VIEWER_VIEW_TYPE, provider, {
         supportsMultipleEditorsPerDocument: true,
         // Not retained when hidden: a hidden viewer frees its copy of the volume and is replayed when shown again.
+        webviewOptions: { retainContextWhenHidden: false },
+      }),
+      // The same viewer offered for any file through "Open With…": extension-less DICOM files (issue 12).
+      vscode.window.registerCustomEditorProvider(DICOM_FILE_VIEW_TYPE, provider, {
+        supportsMultipleEditorsPerDocument: true,
         webviewOptions: { retainContextWhenHidden: false },
       }),
       vscode.workspace.onDidChangeConfiguration((e) => {
@@ -174,7 +179,8 @@ export class ViewerProvider implements vscode.CustomReadonlyEditorProvider<Volum
     const load = new VolumeLoad({
       name,
       read: async () => vscode.workspace.fs.readFile(uri),
-      decode: decodeNifti,
+      // NIfTI, or the DICOM series a .dcm file belongs to (read from its folder).
+      decode: volumeDecoder(uri),
       inflate: nodeInflate,
       maxVoxelBytes: maxVoxelBytes((key) => config.get(key)),
     });
@@ -184,6 +190,13 @@ export class ViewerProvider implements vscode.CustomReadonlyEditorProvider<Volum
       (volume) => {
         const [nx, ny, nz] = volume.header.dims;
         this.log.info(`${name}: ${nx}×${ny}×${nz} ${volume.header.datatype} ${volume.header.orientation} decoded in ${load.decodeMs.toFixed(0)} ms`);
+        // A DICOM series' notices (tilt, gaps, left-out images, non-CT) are shown once per document, logged once.
+        if (isDicomVolume(volume)) {
+          for (const notice of volume.notices) {
+            this.log.warn(`${name}: ${notice}`);
+            void vscode.window.showWarningMessage(`CT Lens: ${name}: ${notice}`);
+          }
+        }
       },
       (error: LoadError) => this.log.error(`${uri.toString(true)}: ${error.message}`),
     );

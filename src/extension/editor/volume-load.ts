@@ -5,13 +5,14 @@
 // plain Node.
 
 import type { DecodeOptions } from '../../core/nifti/decode';
+import { DicomError } from '../../core/dicom/errors';
 import { NiftiError } from '../../core/nifti/errors';
 import type { NiftiHeader, NiftiVolume, VoxelArray } from '../../core/nifti/types';
 
 export type LoadState = 'loading' | 'ready' | 'error';
 
 export interface LoadError {
-  /** NiftiError code, or 'ReadFailed' when the file could not be read. */
+  /** NiftiError or DicomError code, or 'ReadFailed' when the file could not be read. */
   code: string;
   /** Starts with the code: `Truncated: …`. */
   message: string;
@@ -95,8 +96,10 @@ export class VolumeLoad {
       for (const l of [...this.listeners]) l.done(volume, this.decodeMs);
       return volume;
     } catch (error) {
-      const code = error instanceof NiftiError ? error.code : 'DecodeFailed';
-      const message = error instanceof NiftiError ? error.message : `DecodeFailed: ${errorText(error)}`;
+      // Both readers' errors start with their code (`NotDicom: …`, `Truncated: …`).
+      const known = error instanceof NiftiError || error instanceof DicomError;
+      const code = known ? error.code : 'DecodeFailed';
+      const message = known ? error.message : `DecodeFailed: ${errorText(error)}`;
       throw this.fail({ code, message });
     }
   }

@@ -437,8 +437,9 @@ export class ModelFeature implements ModelBridge, vscode.Disposable {
       target = picked?.[0];
     }
     if (!target) return undefined;
-    if (!/\.nii(\.gz)?$/i.test(target.path)) {
-      void vscode.window.showErrorMessage(`CT Lens: ${pathName(target.path)} is not a .nii or .nii.gz volume.`);
+    // A DICOM file stands for its series (issue 12); any file a CT Lens viewer already shows is fine too.
+    if (!/\.(nii(\.gz)?|dcm)$/i.test(target.path) && !this.viewer.documentOf(target)) {
+      void vscode.window.showErrorMessage(`CT Lens: ${pathName(target.path)} is not a .nii, .nii.gz or .dcm volume.`);
       return undefined;
     }
     let document = this.viewer.documentOf(target);
