@@ -36,6 +36,7 @@ class MLLMConfig:
     pooling: list[int] = field(default_factory=lambda: [2, 2, 2])  # visual tokens pooled over (d, h, w)
     image_token_id: int = 4
     summary_token: bool = False  # one more image token: a linear summary of the whole pooled grid (see Projector)
+    summary_max: bool = False  # the summary also reads the channel-wise max over all visual tokens (small findings)
 
     @property
     def image_grid(self) -> list[int]:
@@ -61,7 +62,8 @@ class MLLMConfig:
         e["vit"] = ViTConfig(**e["vit"])
         e["moe"] = MoEConfig(**e["moe"])
         return MLLMConfig(encoder=EncoderConfig(**e), llm=LLMConfig(**d["llm"]), pooling=list(d["pooling"]),
-                          image_token_id=d["image_token_id"], summary_token=d.get("summary_token", False))
+                          image_token_id=d["image_token_id"], summary_token=d.get("summary_token", False),
+                          summary_max=d.get("summary_max", False))
 
 
 class Projector(nn.Module):
@@ -77,7 +79,7 @@ class Projector(nn.Module):
     pooled features told effusion, cardiomegaly or pericardial fluid with 96–100 % accuracy.
     """
 
-    def __init__(self, in_dim: int, out_dim: int, n_tokens: int, summary: bool = False):
+    def __init__(self, in_dim: int, out_dim: int, n_tokens: int, summary: bool = False, summary_max: bool = False):
         super().__init__()
         self.offset = nn.Parameter(torch.zeros(n_tokens, in_dim))
         self.scale = nn.Parameter(torch.ones(in_dim))
@@ -86,7 +88,11 @@ class Projector(nn.Module):
         # Summary token: one linear map of the whole standardised grid [N_img·C] → C_llm, appended after the grid
         # tokens. A finding shows in a few tokens; this token can gather it from wherever it is (like a linear probe
         # over the grid), so the LLM reads "is there an effusion" from one place instead of learning to search 32.
-        self.summary = nn.Linear(n_tokens * in_dim, out_dim) if summary else None
+        # With ``summary_max`` it also reads the channel-wise maximum over every visual token before pooling: a
+        # finding of a few voxels lives in one token, and the average pool divides it by the pool size while the
+        # max keeps it (measured: nodule and calcification are ~1 token at 32×128×128).
+        self.summary_max = summary and summary_max
+        self.summary = nn.Linear(n_tokens * in_dim + (in_dim if self.summary_max else 0), out_dim) if summary else None
         if self.summary is not None:
             nn.init.normal_(self.summary.weight, std=0.02)
             nn.init.zeros_(self.summary.bias)
@@ -111,7 +117,11 @@ class Projector(nn.Module):
         out = self.fc2(F.gelu(self.fc1(x)))  # [B,N,C_llm]
         if self.summary is None:
             return out
-        return torch.cat([out, self.summary(x.flatten(1)).unsqueeze(1)], dim=1)  # [B,N+1,C_llm]
+        flat = x.flatten(1)
+        if self.summary_max:
+            peak = tokens.amax(1)  # [B,C]; layer-normalised (no weights): its scale is the residual stream's
+            flat = torch.cat([flat, F.layer_norm(peak, peak.shape[-1:])], dim=1)
+        return torch.cat([out, self.summary(flat).unsqueeze(1)], dim=1)  # [B,N+1,C_llm]
 
 
 class CTLensMLLM(nn.Module):
@@ -119,7 +129,8 @@ class CTLensMLLM(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.encoder = VolumeEncoder(cfg.encoder)
-        self.projector = Projector(cfg.encoder.vit.dim, cfg.llm.dim, cfg.num_grid_tokens, cfg.summary_token)
+        self.projector = Projector(cfg.encoder.vit.dim, cfg.llm.dim, cfg.num_grid_tokens, cfg.summary_token,
+                                   cfg.summary_max)
         self.llm = DecoderLM(cfg.llm)
         # Training only (not exported): the 8 findings read linearly from the summary token, trained on labels
         # that model/labeller.py reads from each training report. See model/README.md, "Deviations".

@@ -1,8 +1,10 @@
 """Reference preprocessing (DESIGN 3.1, contract C6); src/core/model/preprocess.ts must agree with it (≤ 1e-4).
 
 canonical RAS (nibabel ``as_closest_canonical``: flips/permutation only) → HU in float32 (stored·slope + inter,
-float32 arithmetic) → trilinear resample of the whole volume to D×H×W (``F.interpolate(mode="trilinear",
-align_corners=False)``, no antialias), D along S, H along A, W along R (x[c,d,h,w] samples v[i=w, j=h, k=d]) →
+float32 arithmetic) → anti-aliased separable resample to D×H×W (``resample``: per axis, in the order S, A, R, an
+axis that shrinks is averaged over bins — ``F.adaptive_avg_pool1d``, bin i = source [⌊i·n/m⌋, ⌈(i+1)·n/m⌉) — and
+an axis that grows or keeps its size is linearly interpolated, ``align_corners=False``), D along S, H along A, W
+along R (x[c,d,h,w] samples v[i=w, j=h, k=d]) →
 three windows clip((hu − (L − W/2)) / W, 0, 1) → (x − mean[c]) / std[c] → pixel_values [B,3,D,H,W] float32.
 """
 
@@ -49,11 +51,30 @@ def load_canonical_hu(path: str) -> tuple[np.ndarray, np.ndarray]:
     return stored_to_hu(stored, slope, inter), canon.affine
 
 
+def resample(vol: torch.Tensor, size: tuple[int, int, int] | list[int]) -> torch.Tensor:
+    """[D0,H0,W0] float32 → [D,H,W]: per axis (D, then H, then W) an average over bins when the axis shrinks — every
+    source voxel counts, so a one-slice calcification survives 64 → 32 slices — and linear interpolation when it
+    grows. (Trilinear point taps at a factor 2 read only half the source slices.)"""
+    x = vol
+    for axis, m in enumerate(size):
+        n = x.shape[axis]
+        if n == m:
+            continue
+        moved = x.movedim(axis, -1)
+        shape = moved.shape
+        flat = moved.reshape(-1, 1, n)
+        if m < n:
+            out = F.adaptive_avg_pool1d(flat, m)
+        else:
+            out = F.interpolate(flat, size=m, mode="linear", align_corners=False)
+        x = out.reshape(*shape[:-1], m).movedim(-1, axis)
+    return x.contiguous()
+
+
 def hu_to_pixels(hu_ras: np.ndarray | torch.Tensor, cfg: PreprocessConfig) -> torch.Tensor:
     """HU [nR,nA,nS] canonical → pixel_values [3,D,H,W] float32."""
     hu = torch.as_tensor(np.ascontiguousarray(hu_ras), dtype=torch.float32)
-    vol = hu.permute(2, 1, 0).contiguous()[None, None]  # [1,1,S,A,R]
-    res = F.interpolate(vol, size=tuple(cfg.input_size), mode="trilinear", align_corners=False)[0, 0]  # [D,H,W]
+    res = resample(hu.permute(2, 1, 0), cfg.input_size)  # [S,A,R] → [D,H,W]
     chans = []
     for (level, width), m, s in zip(cfg.hu_windows, cfg.mean, cfg.std):
         x = ((res - (level - width / 2)) / width).clamp(0, 1)

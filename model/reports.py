@@ -23,12 +23,50 @@ LOBE_NAMES = list(LOBES)
 SIDES = ("right", "left", "bilateral")
 SIZE_RANGE = range(4, 41)  # every size in mm a text may contain (nodules 6–30, nodes 12–25, with margin)
 
-# Report instructions (the ``question`` of a report sample).
+# Report instructions (the ``question`` of a report sample). The package's report template uses the first.
 REPORT_PROMPTS = (
     "Generate a radiology report for this chest CT.",
     "Write the findings and impression for this chest CT scan.",
     "Describe this chest CT.",
     "Please write a report for this CT of the chest.",
+    "Report this chest CT.",
+    "Write a radiology report.",
+    "Give the findings and the impression of this scan.",
+    "Dictate a report for this chest CT scan.",
+    "Describe the findings in this CT.",
+    "Please describe this scan of the chest.",
+)
+
+# Held out: never in training data nor in the tokenizer's texts. Worded unlike the training prompts (words the
+# vocabulary lacks become <unk>), they test whether the text-guided gate picks the task's group for prompts it has
+# not seen (model/evaluate.py, ``routing_heldout``). Questions keep a question's form; report requests do not.
+HELDOUT_REPORT_PROMPTS = (
+    "Summarize this study for the referring physician.",
+    "Produce a full structured read of the thorax.",
+    "Create the radiologist's dictation for these images.",
+    "Compose findings plus conclusion for this exam.",
+    "Draft a formal read-out of this chest scan.",
+    "Document everything visible on this examination.",
+    "Provide your interpretation of this thoracic CT.",
+    "Prepare a written report of the chest imaging.",
+    "Tell me about this scan in the style of a report.",
+    "Write up this CT study.",
+    "Radiology report please.",
+    "Interpret this volume and list the findings.",
+)
+HELDOUT_QUESTIONS = (
+    "Any fluid collecting around the lungs?",
+    "Would you say the heart looks bigger than normal?",
+    "Do you notice a small round lesion in either lung?",
+    "Is the pericardium filled with fluid?",
+    "Are the lungs hyperinflated with destroyed tissue?",
+    "Is any lobe airless or filled in?",
+    "Do the arteries show calcium deposits?",
+    "Are the mediastinal nodes swollen?",
+    "What side is the effusion on?",
+    "How large is that nodule?",
+    "Which lobe holds the consolidation?",
+    "Is this chest scan normal?",
 )
 
 # Names of the findings as used in questions and in the "which finding" choices.
@@ -119,14 +157,16 @@ POSITIVE = {
     ),
 }
 NEGATIVE = {
-    "lung_nodule": ("No pulmonary nodules.", "There is no lung nodule.", "No nodule is seen."),
-    "pleural_effusion": ("No pleural effusion.", "There is no pleural effusion.", "The pleural spaces are clear, without effusion."),
-    "cardiomegaly": ("The heart is normal in size.", "Heart size is normal.", "No cardiomegaly."),
-    "pericardial_effusion": ("No pericardial effusion.", "There is no pericardial effusion.", "The pericardium is normal."),
-    "emphysema": ("No emphysema.", "There is no emphysema.", "The lung parenchyma is normal, without emphysema."),
-    "consolidation": ("No consolidation.", "There is no consolidation.", "The lungs are clear, without consolidation."),
-    "arterial_calcification": ("No arterial calcification.", "The aorta is normal in caliber, without calcification.", "No vascular calcifications."),
-    "lymphadenopathy": ("No lymphadenopathy.", "There is no mediastinal or hilar lymphadenopathy.", "Lymph nodes are not enlarged."),
+    # Every normal statement starts with "No", and no positive one does: the polarity of a finding is the first
+    # token of its sentence, so greedy decoding decides it at one place (see model/README.md, Deviations).
+    "lung_nodule": ("No pulmonary nodules.", "No lung nodule is seen.", "No nodule is seen."),
+    "pleural_effusion": ("No pleural effusion.", "No pleural effusion is seen."),
+    "cardiomegaly": ("No cardiomegaly.", "No cardiomegaly; the heart is normal in size."),
+    "pericardial_effusion": ("No pericardial effusion.", "No pericardial effusion is seen."),
+    "emphysema": ("No emphysema.", "No emphysema is seen."),
+    "consolidation": ("No consolidation.", "No consolidation; the lungs are clear."),
+    "arterial_calcification": ("No arterial calcification.", "No vascular calcifications."),
+    "lymphadenopathy": ("No lymphadenopathy.", "No mediastinal or hilar lymphadenopathy."),
 }
 # Sentences about normal structures the benchmark never makes abnormal.
 NORMAL_EXTRA = (
@@ -201,16 +241,20 @@ def make_report(labels: dict, rng: np.random.Generator) -> str:
     for group in NORMAL_EXTRA:
         if rng.random() < 0.6:
             sentences.append(_pick(rng, group))
+    return "Findings: " + " ".join(sentences) + " Impression: " + make_impression(labels)
+
+
+def make_impression(labels: dict) -> str:
+    """The impression: the present findings in the findings' order, one fixed phrasing each, or "No acute
+    abnormality." — a function of the findings, so a model that copies them cannot contradict itself."""
     present = [f for f in FINDINGS if labels[f]]
-    if present:
-        imp = []
-        for f in present:
-            key = "pleural_effusion_bilateral" if f == "pleural_effusion" and labels[f]["side"] == "bilateral" else f
-            imp.append(_fill(_pick(rng, IMPRESSION[key]), _values(labels, f)))
-        impression = " ".join(imp)
-    else:
-        impression = _pick(rng, IMPRESSION_NORMAL)
-    return "Findings: " + " ".join(sentences) + " Impression: " + impression
+    if not present:
+        return IMPRESSION_NORMAL[0]
+    imp = []
+    for f in present:
+        key = "pleural_effusion_bilateral" if f == "pleural_effusion" and labels[f]["side"] == "bilateral" else f
+        imp.append(_fill(IMPRESSION[key][0], _values(labels, f)))
+    return " ".join(imp)
 
 
 # --- questions ---------------------------------------------------------------------------------------------------
@@ -262,78 +306,111 @@ def _size_answer(mm: int, rng) -> str:
     return _pick(rng, (f"{mm} mm", f"about {mm} mm", f"it measures {mm} mm"))
 
 
-def make_vqa(labels: dict, rng: np.random.Generator, n: int = 5) -> list[dict]:
-    """n questions: two yes/no, one multiple choice, the rest open (falls back to closed when nothing to ask).
+# Marginal prevalence of each finding in the phantoms (PREVALENCE, with ~10 % of cases forced normal): the
+# presence questions accept a "no" with probability p/(1−p) so that each finding is asked with "yes" half the time.
+_NORMAL_SHARE = 0.1
+NO_ANSWERS = {
+    "lung_nodule": ("there is no nodule", "no nodule is seen"),
+    "consolidation": ("there is no consolidation", "no consolidation is seen"),
+    "pleural_effusion": ("there is no pleural effusion", "no effusion is seen"),
+    "lymphadenopathy": ("there is no lymphadenopathy", "no enlarged lymph node is seen"),
+}
+NO_CHOICE = {"lung_nodule": "no nodule", "consolidation": "no consolidation", "pleural_effusion": "no effusion"}
 
-    Each item: {question, answer, answer_type, choices?, qtype}.
+
+def make_vqa(labels: dict, rng: np.random.Generator, n: int = 5) -> list[dict]:
+    """n questions: two yes/no, one multiple choice, the rest open.
+
+    Each item: {question, answer, answer_type, choices?, qtype}. No question's form gives its answer away: a
+    presence question is "yes" half the time for every finding; lobe, side and size questions are asked whether
+    or not the finding is there (answered "no nodule" and the like when it is not), with the "no …" choice always
+    offered; "which finding is present" always offers "none of the above".
     """
+    from .phantom import PREVALENCE
+
     present = [f for f in FINDINGS if labels[f]]
     absent = [f for f in FINDINGS if not labels[f]]
     out: list[dict] = []
 
     def yes_no():
-        # Half of the yes/no questions ask about a present finding when there is one: balanced answers.
-        if present and (rng.random() < 0.5 or not absent):
-            f = _pick(rng, present)
-        else:
-            f = _pick(rng, absent)
+        for _ in range(64):
+            f = FINDINGS[int(rng.integers(len(FINDINGS)))]
+            p = (1 - _NORMAL_SHARE) * PREVALENCE[f]
+            if labels[f] or rng.random() < p / (1 - p):
+                break
         return {"question": _presence_question(f, rng), "answer": "yes" if labels[f] else "no",
                 "answer_type": "closed", "qtype": f"presence:{f}"}
 
     def multiple_choice():
-        opts = []
         nod, eff, cons = labels["lung_nodule"], labels["pleural_effusion"], labels["consolidation"]
-        if nod:
-            opts.append(("lobe:lung_nodule", "In which lobe is the nodule located?", nod["lobe"],
-                         [n for n in LOBE_NAMES if n != nod["lobe"]]))
-        if cons:
-            opts.append(("lobe:consolidation", "Which lobe shows consolidation?", cons["lobe"],
-                         [n for n in LOBE_NAMES if n != cons["lobe"]]))
-        if eff:
+        kind = int(rng.integers(4))
+        if kind == 0 or kind == 1:
+            f, q = (("lung_nodule", "In which lobe is the nodule located?") if kind == 0
+                    else ("consolidation", "Which lobe shows consolidation?"))
+            lab = nod if kind == 0 else cons
+            others = [n for n in LOBE_NAMES if not lab or n != lab["lobe"]]
+            others = [others[i] for i in rng.permutation(len(others))]
+            if lab:
+                correct, distractors = lab["lobe"], [NO_CHOICE[f]] + others[:2]
+            else:
+                correct, distractors = NO_CHOICE[f], others[:3]
+            qtype = f"lobe:{f}"
+        elif kind == 2:
             side_choice = {"right": "right side", "left": "left side", "bilateral": "both sides"}
-            opts.append(("side:pleural_effusion", "On which side is the pleural effusion?", side_choice[eff["side"]],
-                         [v for k, v in side_choice.items() if k != eff["side"]] + ["no effusion"]))
-        if present and len(absent) >= 3:
-            f = _pick(rng, present)
-            opts.append(("which:present", "Which of the following findings is present?", CHOICE_NAMES[f],
-                         [CHOICE_NAMES[a] for a in rng.permutation(absent)[:3]]))
-        if not present:
-            opts.append(("which:present", "Which of the following findings is present?", NONE_CHOICE,
-                         [CHOICE_NAMES[a] for a in rng.permutation(absent)[:3]]))
-        qtype, q, correct, distractors = opts[int(rng.integers(len(opts)))]
+            correct = side_choice[eff["side"]] if eff else NO_CHOICE["pleural_effusion"]
+            distractors = [v for v in list(side_choice.values()) + [NO_CHOICE["pleural_effusion"]] if v != correct]
+            q, qtype = "On which side is the pleural effusion?", "side:pleural_effusion"
+        else:
+            # three findings and "none of the above"; the answer is one present finding half the time (when any)
+            if len(absent) < 2:
+                return None
+            pick_present = bool(present) and rng.random() < 0.5
+            if not pick_present and len(absent) < 3:
+                return None
+            ab = [CHOICE_NAMES[a] for a in rng.permutation(absent)]
+            if pick_present:
+                correct, distractors = CHOICE_NAMES[_pick(rng, present)], ab[:2] + [NONE_CHOICE]
+            else:
+                correct, distractors = NONE_CHOICE, ab[:3]
+            q, qtype = "Which of the following findings is present?", "which:present"
         distractors = [distractors[i] for i in rng.permutation(len(distractors))]
         item = _mc(q, correct, distractors, rng)
         item["qtype"] = qtype
         return item
 
     def open_question():
-        opts = []
         nod, eff, cons, lad = (labels[k] for k in ("lung_nodule", "pleural_effusion", "consolidation", "lymphadenopathy"))
-        if nod:
-            opts.append(("where:lung_nodule", _pick(rng, ("Where is the nodule?", "Where is the lung nodule located?")),
-                         _pick(rng, (f"in the {nod['lobe']}", nod["lobe"]))))
-            opts.append(("size:lung_nodule", _pick(rng, ("How big is the nodule?", "What is the size of the lung nodule?")),
-                         _size_answer(nod["size_mm"], rng)))
-        if cons:
-            opts.append(("where:consolidation", _pick(rng, ("Where is the consolidation?", "Which lobe is consolidated?")),
-                         _pick(rng, (f"in the {cons['lobe']}", cons["lobe"]))))
-        if eff:
-            side_text = {"right": "right side", "left": "left side", "bilateral": "both sides"}[eff["side"]]
-            opts.append(("where:pleural_effusion", _pick(rng, ("Where is the pleural effusion?", "Which side has a pleural effusion?")),
-                         _pick(rng, (f"on the {side_text}", side_text))))
-        if lad:
-            opts.append(("size:lymphadenopathy", "How big is the largest lymph node?", _size_answer(lad["short_axis_mm"], rng)))
-        if not opts:
-            return None
-        qtype, q, a = opts[int(rng.integers(len(opts)))]
-        return {"question": q, "answer": a, "answer_type": "open", "qtype": qtype}
+        kind = int(rng.integers(5))
+        if kind == 0:
+            q = _pick(rng, ("Where is the nodule?", "Where is the lung nodule located?"))
+            a = _pick(rng, (f"in the {nod['lobe']}", nod["lobe"])) if nod else _pick(rng, NO_ANSWERS["lung_nodule"])
+            return {"question": q, "answer": a, "answer_type": "open", "qtype": "where:lung_nodule"}
+        if kind == 1:
+            q = _pick(rng, ("How big is the nodule?", "What is the size of the lung nodule?"))
+            a = _size_answer(nod["size_mm"], rng) if nod else _pick(rng, NO_ANSWERS["lung_nodule"])
+            return {"question": q, "answer": a, "answer_type": "open", "qtype": "size:lung_nodule"}
+        if kind == 2:
+            q = _pick(rng, ("Where is the consolidation?", "Which lobe is consolidated?"))
+            a = _pick(rng, (f"in the {cons['lobe']}", cons["lobe"])) if cons else _pick(rng, NO_ANSWERS["consolidation"])
+            return {"question": q, "answer": a, "answer_type": "open", "qtype": "where:consolidation"}
+        if kind == 3:
+            q = _pick(rng, ("Where is the pleural effusion?", "Which side has a pleural effusion?"))
+            if eff:
+                side_text = {"right": "right side", "left": "left side", "bilateral": "both sides"}[eff["side"]]
+                a = _pick(rng, (f"on the {side_text}", side_text))
+            else:
+                a = _pick(rng, NO_ANSWERS["pleural_effusion"])
+            return {"question": q, "answer": a, "answer_type": "open", "qtype": "where:pleural_effusion"}
+        a = _size_answer(lad["short_axis_mm"], rng) if lad else _pick(rng, NO_ANSWERS["lymphadenopathy"])
+        return {"question": "How big is the largest lymph node?", "answer": a, "answer_type": "open",
+                "qtype": "size:lymphadenopathy"}
 
     plan = ["yn", "yn", "mc"] + ["open"] * max(0, n - 3)
     plan = plan[:n]
     seen = set()
     for kind in plan:
-        for _ in range(6):  # avoid asking the same question twice in one case
-            item = yes_no() if kind == "yn" else multiple_choice() if kind == "mc" else (open_question() or yes_no())
+        for _ in range(12):  # avoid asking the same question twice in one case
+            item = yes_no() if kind == "yn" else (multiple_choice() or yes_no()) if kind == "mc" else open_question()
             if item["question"] not in seen:
                 break
         seen.add(item["question"])
@@ -385,6 +462,9 @@ def all_texts() -> Iterator[str]:
            "nodule? Where is the consolidation? Which lobe is consolidated? Where is the pleural effusion? Which side "
            "has a pleural effusion? How big is the largest lymph node? in the on the about it measures mm")
     yield " ".join(str(mm) for mm in SIZE_RANGE)
+    for answers in NO_ANSWERS.values():
+        yield from answers
+    yield from NO_CHOICE.values()
 
 
 WORD_RE = re.compile(r"[a-z]+|[0-9]+|[.,:;?]")

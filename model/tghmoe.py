@@ -64,11 +64,19 @@ class TGHMoE(nn.Module):
         self.routed = False
 
     @torch.no_grad()
-    def upcycle(self) -> None:
-        """Every expert := the shared FFN, output projection zeroed (function unchanged; DESIGN 3.3)."""
+    def upcycle(self, noise: float = 0.0, generator: torch.Generator | None = None) -> None:
+        """Every expert := the shared FFN, output projection zeroed (function unchanged; DESIGN 3.3).
+
+        ``noise`` > 0 breaks the experts' symmetry: each expert's input projection gets its own Gaussian perturbation
+        of ``noise`` × the weights' std. The output is still exactly the stage-1 function (the output projections
+        are zero), but from the first step the experts compute different features and get different gradients — so
+        the group gate has something to choose between (identical copies give it a zero gradient)."""
         m = self.expert_fc1_weight.shape[0]
         self.expert_fc1_weight.copy_(self.shared.fc1.weight.unsqueeze(0).expand(m, -1, -1))
         self.expert_fc1_bias.copy_(self.shared.fc1.bias.unsqueeze(0).expand(m, -1))
+        if noise > 0:
+            std = float(self.shared.fc1.weight.std())
+            self.expert_fc1_weight.add_(torch.randn(self.expert_fc1_weight.shape, generator=generator) * noise * std)
         self.expert_fc2_weight.zero_()
         self.expert_fc2_bias.zero_()
         self.routed = True

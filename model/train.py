@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 from .llm import LLMConfig
 from .mllm import CTLensMLLM, MLLMConfig, merge_image_features
-from .preprocess import PreprocessConfig, hu_to_pixels, image_to_pixels
+from .preprocess import PreprocessConfig, hu_to_pixels, image_to_pixels, resample
 from .tghmoe import MoEConfig
 from .tokenizer import WordTokenizer
 from .transfer import EncoderConfig, transfer_2d_to_3d
@@ -65,6 +65,8 @@ class Preset:
     pooling: list[int] = field(default_factory=lambda: [2, 2, 2])
     pooling_2d: list[int] = field(default_factory=lambda: [1, 1, 1])
     summary_token: bool = True
+    summary_max: bool = False  # the summary token also reads the max over all visual tokens (mllm.Projector)
+    group_names: list[str] = field(default_factory=lambda: ["group 0", "group 1"])
     # data
     train_cases: int = 1000
     val_cases: int = 32
@@ -82,6 +84,12 @@ class Preset:
     stage2_rest_lr: float = 5e-5  # everything else in stage 2 ("the rest at a lower rate")
     freeze_blocks: int = 2
     finding_loss_weight: float = 1.0  # BCE of the summary token's finding head (needs summary_token)
+    # Report and VQA lines of a step come from the same cases (each case: its report and batch_vqa/batch_reports of
+    # its questions), so every volume goes through the prompt-independent per-slice blocks once per step.
+    shared_cases: bool = False
+    decision_weight: float = 1.0  # CE weight of a sentence's first answer token (where a finding's polarity is)
+    gate_task_weight: float = 0.0  # > 0: the text-guided group gate is supervised with the task (group i = task i)
+    expert_noise: float = 0.0  # symmetry breaking at upcycling (TGHMoE.upcycle)
     warmup: int = 50
     checkpoint_every: int = 100
     log_every: int = 20
@@ -89,20 +97,30 @@ class Preset:
     def model_config(self, vocab_size: int, image_token_id: int, stage0: bool = False) -> MLLMConfig:
         vit = ViTConfig(image_size=self.image_size, patch_size=self.patch_size, dim=self.vit_dim,
                         depth=self.vit_depth, heads=self.vit_heads, mlp_ratio=self.vit_mlp_ratio)
-        moe = MoEConfig(groups=self.groups, experts_per_group=self.experts_per_group, top_k=self.top_k)
+        moe = MoEConfig(groups=self.groups, experts_per_group=self.experts_per_group, top_k=self.top_k,
+                        group_names=list(self.group_names))
         enc = EncoderConfig(vit=vit, slices=1 if stage0 else self.slices, top_blocks=0 if stage0 else self.top_blocks,
                             moe=moe, text_dim=self.llm_dim)
         llm = LLMConfig(vocab_size=vocab_size, dim=self.llm_dim, layers=self.llm_layers, heads=self.llm_heads,
                         max_positions=self.max_positions)
         return MLLMConfig(encoder=enc, llm=llm, pooling=list(self.pooling_2d if stage0 else self.pooling),
-                          image_token_id=image_token_id, summary_token=self.summary_token and not stage0)
+                          image_token_id=image_token_id, summary_token=self.summary_token and not stage0,
+                          summary_max=self.summary_max and not stage0)
 
     def preprocess(self) -> PreprocessConfig:
         return PreprocessConfig(input_size=[self.slices, self.image_size, self.image_size])
 
 
+TASKS = ("report", "vqa")  # group i of the text-guided gate is task i when the gate is supervised
+
 PRESETS = {
-    "demo": Preset("demo"),
+    # 32×128×128 input, patch 32 (4×4 tokens a slice, 512 visual tokens), every encoder block trained, 10,000
+    # training phantoms, reports whose sentences decide polarity at their first token, a task-supervised gate.
+    "demo": Preset("demo", image_size=128, patch_size=32, slices=32, pooling=[4, 2, 2], summary_max=True,
+                   group_names=list(TASKS), train_cases=10000, stage0_steps=800, stage1_steps=2400, stage2_steps=1000, stage2_rest_lr=1.5e-4,
+                   freeze_blocks=0, shared_cases=True, decision_weight=4.0, gate_task_weight=0.2, expert_noise=0.05),
+    # The 1.0 recipe (16×64×64, frozen blocks 0–1, 1000 cases), for comparison runs.
+    "demo1": Preset("demo1"),
     # A few seconds end to end: the pipeline test (tiny model, 3 cases, a handful of steps per stage).
     "tiny": Preset("tiny", image_size=32, patch_size=16, vit_dim=32, vit_depth=3, vit_heads=2, slices=4,
                    top_blocks=1, llm_dim=32, llm_layers=1, llm_heads=2, max_positions=320, pooling=[2, 1, 1],
@@ -133,8 +151,10 @@ def encode_sample(tok: WordTokenizer, n_img: int, question: str, answer: str) ->
     return prompt + tok.encode(answer.strip()) + [tok.eos_id], len(prompt)
 
 
-def collate(tok: WordTokenizer, samples: list[tuple[list[int], int]]) -> dict:
-    """Right-padded batch: input_ids, labels (-100 on prompt/pad), attention_mask, prompt_mask (non-image prompt)."""
+def collate(tok: WordTokenizer, samples: list[tuple[list[int], int]], decision_weight: float = 1.0) -> dict:
+    """Right-padded batch: input_ids, labels (-100 on prompt/pad), attention_mask, prompt_mask (non-image prompt),
+    weights (CE weight per label position: ``decision_weight`` on the first answer token and on every token that
+    starts a sentence — after "." or ":" — where the reports put a finding's polarity; 1 elsewhere)."""
     s = max(len(ids) for ids, _ in samples)
     b = len(samples)
     input_ids = torch.full((b, s), tok.pad_id, dtype=torch.long)
@@ -147,7 +167,16 @@ def collate(tok: WordTokenizer, samples: list[tuple[list[int], int]]) -> dict:
         attention[r, : len(ids)] = 1
         prompt_mask[r, :plen] = True
     prompt_mask &= input_ids != tok.image_id
-    return {"input_ids": input_ids, "labels": labels, "attention_mask": attention, "prompt_mask": prompt_mask}
+    weights = torch.ones(b, s)
+    if decision_weight != 1.0:
+        marks = torch.tensor([tok.ids.get(m, -1) for m in (".", ":")])
+        starts = torch.zeros(b, s, dtype=torch.bool)
+        starts[:, 1:] = torch.isin(input_ids[:, :-1], marks)
+        for r, (ids, plen) in enumerate(samples):
+            starts[r, plen] = True
+        weights[starts & (labels != -100)] = decision_weight
+    return {"input_ids": input_ids, "labels": labels, "attention_mask": attention, "prompt_mask": prompt_mask,
+            "weights": weights}
 
 
 def lm_loss(model: CTLensMLLM, batch: dict, feats: torch.Tensor, embeds: torch.Tensor) -> torch.Tensor:
@@ -156,22 +185,24 @@ def lm_loss(model: CTLensMLLM, batch: dict, feats: torch.Tensor, embeds: torch.T
     embeds = merge_image_features(embeds, feats, ids == model.cfg.image_token_id)
     pos = torch.arange(ids.shape[1]).unsqueeze(0).expand_as(ids)
     logits, _ = model.llm(embeds, batch["attention_mask"], pos)
-    return F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), batch["labels"][:, 1:].reshape(-1),
-                           ignore_index=-100)
+    labels = batch["labels"][:, 1:].reshape(-1)
+    ce = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), labels, ignore_index=-100, reduction="none")
+    w = batch["weights"][:, 1:].reshape(-1) * (labels != -100)
+    return (ce * w).sum() / w.sum().clamp(min=1e-6)
 
 
 def multitask_loss(model: CTLensMLLM, tokens: torch.Tensor, batches: list[dict], sparse: bool = True,
-                   findings: torch.Tensor | None = None, finding_weight: float = 0.0):
+                   findings: torch.Tensor | None = None, finding_weight: float = 0.0, gate_task_weight: float = 0.0):
     """One encoder pass over all samples (their text guidance each), then the LLM per sub-batch.
 
     tokens [B,N,C] per-slice encoder output, rows in the order of the concatenated sub-batches; findings [B,8]
     (0/1 from the labeller) for the summary token's finding head.
     Returns (loss, info); loss = mean CE over sub-batches (weighted by samples) + 0.01·balance
-    + finding_weight·BCE(finding head).
+    + finding_weight·BCE(finding head) + gate_task_weight·NLL(group gate, task) where sub-batch i is task i.
     """
     embeds = [model.embed_tokens(b["input_ids"]) for b in batches]
     text = torch.cat([model.text_guidance(e, b["prompt_mask"]) for e, b in zip(embeds, batches)])
-    feats, _, aux = model.image_features(tokens, text, sparse=sparse)
+    feats, routing, aux = model.image_features(tokens, text, sparse=sparse)
     ce, start = 0.0, 0
     for e, b in zip(embeds, batches):
         n = b["input_ids"].shape[0]
@@ -180,6 +211,12 @@ def multitask_loss(model: CTLensMLLM, tokens: torch.Tensor, batches: list[dict],
     ce = ce / start
     loss = ce + model.cfg.encoder.moe.aux_loss_weight * aux
     info = {"ce": float(ce), "aux": float(aux)}
+    if gate_task_weight > 0 and routing is not None:
+        gates = routing[0]  # [B,K,G]
+        task = torch.cat([torch.full((b["input_ids"].shape[0],), i, dtype=torch.long) for i, b in enumerate(batches)])
+        nll = F.nll_loss(gates.clamp(min=1e-6).log().flatten(0, 1), task.repeat_interleave(gates.shape[1]))
+        loss = loss + gate_task_weight * nll
+        info.update(gate_nll=float(nll), gate_acc=float((gates.mean(1).argmax(-1) == task).float().mean()))
     if findings is not None and finding_weight > 0 and model.finding_head is not None:
         logits = model.finding_head(feats[:, -1])  # the summary token
         bce = F.binary_cross_entropy_with_logits(logits, findings)
@@ -301,23 +338,30 @@ def build_ct_data(preset: Preset, split: str, n: int, data_dir: str) -> dict:
         if hu.shape[0] == n:
             with open(lines_path) as f:
                 return {"hu": hu, "lines": [json.loads(l) for l in f]}
+    part = hu_path + ".part.npy"
+    while os.path.exists(part) and time.time() - os.path.getmtime(part) < 300:  # another process (--data-only) is on it
+        time.sleep(20)
+        if os.path.exists(hu_path) and os.path.exists(lines_path):
+            return build_ct_data(preset, split, n, data_dir)
     d, h, w = preset.slices, preset.image_size, preset.image_size
-    hu_all = np.zeros((n, d, h, w), np.float16)
+    # written in place on disk (10,000 cases of 32×128×128 are 10 GB), renamed when complete
+    hu_all = np.lib.format.open_memmap(hu_path + ".part.npy", mode="w+", dtype=np.float16, shape=(n, d, h, w))
     lines = []
     t0 = time.time()
     for i in range(n):
         case = generate_case(preset.seed, split, i, size=tuple(preset.synth_size))
-        vol = torch.from_numpy(_case_hu(case)).permute(2, 1, 0)[None, None]  # [1,1,S,A,R]
-        hu_all[i] = F.interpolate(vol, size=(d, h, w), mode="trilinear", align_corners=False)[0, 0].numpy()
+        hu_all[i] = resample(torch.from_numpy(_case_hu(case)).permute(2, 1, 0), (d, h, w)).numpy()
         for line in dataset_lines(case, f"images/{case.id}.nii.gz"):
             line["index"] = i
             lines.append(line)
         if (i + 1) % 50 == 0 or i + 1 == n:
             log(f"data {split}: {i + 1}/{n} cases ({(time.time() - t0) / (i + 1):.2f} s/case)")
-    np.save(hu_path, hu_all)
+    hu_all.flush()
+    del hu_all
     with open(lines_path, "w") as f:
         for line in lines:
             f.write(json.dumps(line) + "\n")
+    os.replace(hu_path + ".part.npy", hu_path)
     return {"hu": np.load(hu_path, mmap_mode="r"), "lines": lines}
 
 
@@ -387,6 +431,9 @@ class CTBatches:
         self.tok, self.n_img, self.preset, self.stage, self.seed = tok, n_img, preset, stage, seed
         self.reports = [l for l in lines if l["task"] == "report"]
         self.vqa = [l for l in lines if l["task"] == "vqa"]
+        self.vqa_of: dict[int, list[dict]] = {}
+        for l in self.vqa:
+            self.vqa_of.setdefault(l["index"], []).append(l)
         self.findings = report_findings(lines)
 
     def labels(self, indices: list[int]) -> torch.Tensor:
@@ -396,11 +443,18 @@ class CTBatches:
         p = self.preset
         rng = np.random.default_rng([p.seed, STAGE_CODE[self.stage], step, *([self.seed] if self.seed else [])])
         rep = [self.reports[i] for i in rng.choice(len(self.reports), p.batch_reports, replace=False)]
-        vqa = [self.vqa[i] for i in rng.choice(len(self.vqa), p.batch_vqa, replace=False)]
+        if p.shared_cases:  # the questions of the same cases
+            per_case = p.batch_vqa // p.batch_reports
+            vqa = []
+            for l in rep:
+                own = self.vqa_of[l["index"]]
+                vqa += [own[i] for i in rng.choice(len(own), per_case, replace=False)]
+        else:
+            vqa = [self.vqa[i] for i in rng.choice(len(self.vqa), p.batch_vqa, replace=False)]
         batches = []
         for group in (rep, vqa):
             samples = [encode_sample(self.tok, self.n_img, l["question"], l.get("report") or l["answer"]) for l in group]
-            batches.append(collate(self.tok, samples))
+            batches.append(collate(self.tok, samples, p.decision_weight))
         return [l["index"] for l in rep + vqa], batches
 
 
@@ -449,6 +503,7 @@ class Variant:
     experts: bool = True  # False: dense FFN (stage 2 continues without routed experts)
     text_guided: bool = True  # False: token-only MoE
     seed: int = 0  # > 0: another draw of the CT batches and of the new weights' initialisation (same data)
+    gate_supervised: bool = True  # False: the group gate learns from the task losses alone (preset.gate_task_weight off)
 
 
 def train_ct(preset: Preset, tok: WordTokenizer, run: str, stage0_path: str, data: dict, variant: Variant,
@@ -477,6 +532,10 @@ def train_ct(preset: Preset, tok: WordTokenizer, run: str, stage0_path: str, dat
         cached = cache_slice_tokens(model, data, preset, os.path.join(data_dir, f"slice_tokens_f{freeze}.npy"))
 
     def tokens_for(indices: list[int]) -> torch.Tensor:
+        unique = sorted(set(indices))
+        if len(unique) < len(indices):  # each volume through the per-slice blocks once, then one row per sample
+            x = tokens_for(unique)
+            return x[torch.tensor([unique.index(i) for i in indices])]
         b = len(indices)
         if cached is not None:
             x = torch.from_numpy(np.asarray(cached[indices], dtype=np.float32))  # [B,D·Np,C]
@@ -512,7 +571,8 @@ def train_ct(preset: Preset, tok: WordTokenizer, run: str, stage0_path: str, dat
         def step(step_index: int):
             idx, bs = batches(step_index)
             return multitask_loss(model, tokens_for(idx), bs, findings=batches.labels(idx),
-                                  finding_weight=preset.finding_loss_weight)
+                                  finding_weight=preset.finding_loss_weight,
+                                  gate_task_weight=preset.gate_task_weight if variant.gate_supervised else 0.0)
 
         return step
 
@@ -525,8 +585,7 @@ def train_ct(preset: Preset, tok: WordTokenizer, run: str, stage0_path: str, dat
             log(f"stage1 [{variant.name}]: task-shared, routed experts off, {steps1} steps")
             run_loop("stage1", s1, model, groups_for(0.0, preset.stage1_lr, False), steps1, preset, step1, extra)
         if variant.experts:
-            for layer in model.encoder.moe_layers:
-                layer.upcycle()
+            upcycle_experts(model, preset, variant)
         step2 = steps_of("stage2")
         if variant.experts:
             log(f"stage2 [{variant.name}]: experts upcycled, routers + experts at {preset.stage2_lr}, rest at "
@@ -537,13 +596,18 @@ def train_ct(preset: Preset, tok: WordTokenizer, run: str, stage0_path: str, dat
             groups = groups_for(0.0, preset.stage2_rest_lr, False)
         run_loop("stage2", final, model, groups, steps2, preset, step2, extra)
     else:
-        for layer in model.encoder.moe_layers:
-            layer.upcycle()
+        upcycle_experts(model, preset, variant)
         step_one = steps_of("onestage")
         log(f"one stage [{variant.name}]: experts from the start, {steps1 + steps2} steps")
         run_loop("onestage", final, model, groups_for(preset.stage1_lr, preset.stage1_lr, True), steps1 + steps2,
                  preset, step_one, extra)
     return final
+
+
+def upcycle_experts(model: CTLensMLLM, preset: Preset, variant: Variant) -> None:
+    gen = torch.Generator().manual_seed(7 + preset.seed + 1000 * variant.seed)
+    for layer in model.encoder.moe_layers:
+        layer.upcycle(preset.expert_noise, gen)
 
 
 def checkpoint_model(path: str) -> CTLensMLLM:
@@ -562,6 +626,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", help="run folder (default model/runs/<preset>)")
     p.add_argument("--package", help="export the result here (default: no export)")
     p.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", "2")))
+    p.add_argument("--data-only", action="store_true",
+                   help="only generate the CT training data into <run>/data (e.g. on a second core while stage 0 trains)")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     preset = PRESETS[a.preset]
@@ -571,6 +637,9 @@ def main(argv=None) -> int:
     t0 = time.time()
     tok = build_tokenizer()
     log(f"preset {preset.name}: vocabulary {len(tok)} tokens, run folder {run}")
+    if a.data_only:
+        build_ct_data(preset, "train", preset.train_cases, data_dir)
+        return 0
     stage0 = train_stage0(preset, tok, run)
     data = build_ct_data(preset, "train", preset.train_cases, data_dir)
     final = train_ct(preset, tok, run, stage0, data, Variant(), preset.stage1_steps, preset.stage2_steps, data_dir)

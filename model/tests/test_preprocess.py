@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from model import synth
-from model.preprocess import PreprocessConfig, hu_to_pixels, load_canonical_hu, preprocess_file, stored_to_hu
+from model.preprocess import PreprocessConfig, hu_to_pixels, load_canonical_hu, preprocess_file, resample, stored_to_hu
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PHANTOMS = os.path.join(ROOT, "test", "fixtures", "phantoms")
@@ -49,18 +49,30 @@ def test_pixels_follow_the_window_formula():
     assert px[1, 0, 0, 0] < px[1, 0, 0, 1] and px[1, 0, 0, 0] < px[1, 1, 0, 0]
 
 
-def test_resampling_is_torch_trilinear_without_align_corners():
-    cfg = PreprocessConfig(input_size=[5, 7, 9])
+def test_resampling_averages_shrinking_axes_and_interpolates_growing_ones():
+    """Per axis: adaptive average pooling when it shrinks, linear (align_corners=False) when it grows."""
     rng = np.random.default_rng(0)
-    hu = rng.normal(-300, 400, (20, 16, 12)).astype(np.float32)
-    px = hu_to_pixels(hu, cfg)
-    res = F.interpolate(torch.from_numpy(hu.transpose(2, 1, 0).copy())[None, None], size=(5, 7, 9),
-                        mode="trilinear", align_corners=False)[0, 0]
-    level, width = cfg.hu_windows[0]
-    lung = (((res - (level - width / 2)) / width).clamp(0, 1) - cfg.mean[0]) / cfg.std[0]
-    assert torch.equal(px[0], lung)
+    vol = torch.from_numpy(rng.normal(-300, 400, (20, 16, 6)).astype(np.float32))  # [S, A, R]
+    out = resample(vol, (5, 7, 9))  # S 20 → 5 (bins of 4), A 16 → 7 (uneven bins), R 6 → 9 (grows)
+    ref = vol.reshape(5, 4, 16, 6).mean(1)
+    ref = F.adaptive_avg_pool1d(ref.permute(0, 2, 1).reshape(-1, 1, 16), 7).reshape(5, 6, 7).permute(0, 2, 1)
+    ref = F.interpolate(ref.reshape(-1, 1, 6), size=9, mode="linear", align_corners=False).reshape(5, 7, 9)
+    assert torch.allclose(out, ref, atol=1e-4)
+    assert torch.equal(resample(vol, (20, 16, 6)), vol)
+
+
+def test_one_slice_finding_survives_downsampling():
+    """A dense one-slice structure (a calcification) is averaged into its bin by 64 → 16 slices, never dropped:
+    trilinear point taps at this factor read only slices 4o+1 and 4o+2 of every four (what package 1.0 saw)."""
+    hu = np.full((8, 8, 64), -850.0, np.float32)
+    hu[:, :, 32] = 1150.0
+    res = resample(torch.from_numpy(hu).permute(2, 1, 0), (16, 8, 8))
+    assert abs(float(res[8].max()) - (-850 + 2000 / 4)) < 1e-3
+    taps = F.interpolate(torch.from_numpy(hu).permute(2, 1, 0)[None, None], size=(16, 8, 8), mode="trilinear",
+                         align_corners=False)[0, 0]
+    assert float(taps.max()) == -850.0
 
 
 def test_preprocess_file_shape():
-    x = preprocess_file(os.path.join(PHANTOMS, "fixture-01.nii.gz"), PreprocessConfig())
+    x = preprocess_file(os.path.join(PHANTOMS, "fixture-01.nii.gz"), PreprocessConfig(input_size=[16, 64, 64]))
     assert x.shape == (1, 3, 16, 64, 64) and x.dtype == torch.float32

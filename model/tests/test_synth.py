@@ -271,21 +271,60 @@ def test_texts_agree_with_labels_and_vocabulary():
             if i["qtype"].startswith("presence:"):
                 f = i["qtype"].split(":")[1]
                 assert i["answer"] == ("yes" if labels[f] else "no")
+            nod = labels["lung_nodule"]
             if i["qtype"] == "size:lung_nodule":
-                assert str(labels["lung_nodule"]["size_mm"]) in i["answer"]
+                assert (str(nod["size_mm"]) in i["answer"]) if nod else ("no nodule" in i["answer"])
             if i["qtype"] in ("where:lung_nodule", "lobe:lung_nodule"):
-                assert labels["lung_nodule"]["lobe"] in i["answer"]
+                assert (nod["lobe"] in i["answer"]) if nod else ("no nodule" in i["answer"])
+            if i["qtype"] == "which:present":
+                assert "none of the above" in i["choices"]
+            if i["qtype"] in ("lobe:lung_nodule", "lobe:consolidation", "side:pleural_effusion"):
+                assert any(c.startswith("no ") for c in i["choices"])  # offered whether or not it is the answer
         assert len(items) == 5
 
 
-def test_yes_no_answers_are_balanced():
+def test_question_forms_do_not_give_the_answer_away():
+    """Presence questions are "yes" about half the time for every finding; where/size/lobe/side questions are asked
+    about absent findings too; "none of the above" is the answer only some of the times it is offered."""
     rng = np.random.default_rng(1)
-    answers = []
-    for _ in range(400):
+    yes, asked, located_absent, none_offered, none_answer = {}, {}, 0, 0, 0
+    for _ in range(3000):
         labels = draw_findings(rng)
-        answers += [i["answer"] for i in make_vqa(labels, rng, 5) if i["qtype"].startswith("presence:")]
-    share = answers.count("yes") / len(answers)
-    assert 0.35 <= share <= 0.65
+        for i in make_vqa(labels, rng, 5):
+            q = i["qtype"]
+            if q.startswith("presence:"):
+                asked[q] = asked.get(q, 0) + 1
+                yes[q] = yes.get(q, 0) + (i["answer"] == "yes")
+            elif q.split(":")[0] in ("where", "size", "lobe", "side"):
+                located_absent += not labels[q.split(":")[1]]
+            elif q == "which:present":
+                none_offered += 1
+                none_answer += i["answer"].endswith("none of the above")
+    assert len(asked) == 8
+    for q in asked:
+        assert 0.4 <= yes[q] / asked[q] <= 0.6, (q, yes[q], asked[q])
+    assert located_absent > 1000
+    assert 0.3 <= none_answer / none_offered <= 0.7
+
+
+def test_report_polarity_is_the_first_token_and_the_impression_follows_the_findings():
+    from model.labeller import FINDINGS as LF, label_report
+    from model.reports import NEGATIVE, POSITIVE
+
+    for templates in NEGATIVE.values():
+        assert all(t.startswith("No ") for t in templates)
+    for v in POSITIVE.values():
+        for t in (sum(v.values(), ()) if isinstance(v, dict) else v):
+            assert not t.lower().startswith("no ")
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        labels = draw_findings(rng)
+        report = make_report(labels, rng)
+        findings, impression = report.split(" Impression: ")
+        want = {f: bool(labels[f]) for f in LF}
+        assert label_report(findings) == want and label_report(report) == want
+        present_in_impression = label_report(impression)
+        assert all(present_in_impression[f] == want[f] for f in LF) or not any(want.values())
 
 
 def test_committed_phantom_fixtures_are_what_cases_jsonl_says():

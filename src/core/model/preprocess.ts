@@ -1,10 +1,11 @@
 // Model input from a decoded NIfTI volume, identical to model/preprocess.py (contract C6, DESIGN 3.1):
-// canonical RAS (flips/permutation only) → HU in float32 (stored·slope + inter) → trilinear resample of the whole
-// volume to D×H×W with torch's align_corners=False rule (no antialias), D along S, H along A, W along R →
-// three HU windows clip((hu − (L − W/2)) / W, 0, 1) → (x − mean[c]) / std[c]. Output: pixel_values [1, 3, D, H, W].
+// canonical RAS (flips/permutation only) → HU in float32 (stored·slope + inter) → anti-aliased separable resample
+// to D×H×W (per axis, S then A then R: bin averages where the axis shrinks, linear align_corners=False where it
+// grows), D along S, H along A, W along R → three HU windows clip((hu − (L − W/2)) / W, 0, 1) → (x − mean[c]) /
+// std[c]. Output: pixel_values [1, 3, D, H, W].
 //
 // It runs where the volume already is (extension host or CLI), so only this small tensor crosses to the model
-// host. The canonical volume is never materialised: each output voxel reads the 8 file voxels it needs through the
+// host. The canonical volume is never materialised: the first pass reads the file voxels through the
 // permutation/flip index map.
 
 import type { NiftiVolume } from '../nifti/types';
@@ -59,6 +60,44 @@ export function linearTaps(inSize: number, outSize: number): { i0: Int32Array; i
   return { i0, i1, w1 };
 }
 
+/** The taps of one axis in compressed rows: output o reads source index[start[o] … start[o + 1]) with weight[…]. */
+export interface AxisTaps {
+  start: Int32Array;
+  index: Int32Array;
+  weight: Float64Array;
+}
+
+/**
+ * Anti-aliased taps of one axis (model/preprocess.py `resample`): an axis that shrinks averages every source
+ * voxel of bin o = [⌊o·n/m⌋, ⌈(o+1)·n/m⌉) (torch's adaptive_avg_pool1d), so a one-slice finding still counts; an
+ * axis that grows or keeps its size is linearly interpolated (align_corners=False; equal sizes are the identity).
+ */
+export function resampleTaps(inSize: number, outSize: number): AxisTaps {
+  const start = new Int32Array(outSize + 1);
+  const index: number[] = [];
+  const weight: number[] = [];
+  if (outSize < inSize) {
+    for (let o = 0; o < outSize; o++) {
+      start[o] = index.length;
+      const lo = Math.floor((o * inSize) / outSize);
+      const hi = Math.ceil(((o + 1) * inSize) / outSize);
+      for (let i = lo; i < hi; i++) {
+        index.push(i);
+        weight.push(1 / (hi - lo));
+      }
+    }
+  } else {
+    const t = linearTaps(inSize, outSize);
+    for (let o = 0; o < outSize; o++) {
+      start[o] = index.length;
+      index.push(t.i0[o]!, t.i1[o]!);
+      weight.push(1 - t.w1[o]!, t.w1[o]!);
+    }
+  }
+  start[outSize] = index.length;
+  return { start, index: Int32Array.from(index), weight: Float64Array.from(weight) };
+}
+
 export function validateSpec(spec: PreprocessSpec): void {
   const [d, h, w] = spec.inputSize;
   if (![d, h, w].every((n) => Number.isInteger(n) && n > 0)) {
@@ -87,16 +126,13 @@ export function preprocessVolume(volume: NiftiVolume, spec: PreprocessSpec, sign
   const slope = volume.header.sclSlope;
   const inter = volume.header.sclInter;
 
-  const tk = linearTaps(nS, D);
-  const tj = linearTaps(nA, H);
-  const ti = linearTaps(nR, W);
-  // File offsets of every canonical index along each axis, so the inner loop is additions only.
-  const offI0 = axisOffsets(map, 0, ti.i0);
-  const offI1 = axisOffsets(map, 0, ti.i1);
-  const offJ0 = axisOffsets(map, 1, tj.i0);
-  const offJ1 = axisOffsets(map, 1, tj.i1);
-  const offK0 = axisOffsets(map, 2, tk.i0);
-  const offK1 = axisOffsets(map, 2, tk.i1);
+  const tk = resampleTaps(nS, D);
+  const tj = resampleTaps(nA, H);
+  const ti = resampleTaps(nR, W);
+  // File offsets of every canonical index along each axis, so the loops below are additions only.
+  const offI = axisOffsets(map, 0, Int32Array.from({ length: nR }, (_, i) => i));
+  const offJ = axisOffsets(map, 1, Int32Array.from({ length: nA }, (_, j) => j));
+  const offK = axisOffsets(map, 2, Int32Array.from({ length: nS }, (_, k) => k));
 
   const plane = D * H * W;
   const out = new Float32Array(C * plane);
@@ -116,35 +152,50 @@ export function preprocessVolume(volume: NiftiVolume, spec: PreprocessSpec, sign
   for (let i = 0; i < needed; i++) huSource[i] = Math.fround(data[i]! * slope) + inter;
   const hu = (offset: number): number => huSource[offset]!;
 
+  // Separable, in the reference's order: along S (→ D × nA × nR), then A (→ D × H × nR), then R (→ D × H × W).
+  const alongS = new Float32Array(D * nA * nR);
+  for (let d = 0; d < D; d++) {
+    throwIfAborted(signal);
+    const t0 = tk.start[d]!;
+    const t1 = tk.start[d + 1]!;
+    for (let j = 0; j < nA; j++) {
+      const row = (d * nA + j) * nR;
+      const oj = offJ[j]!;
+      for (let i = 0; i < nR; i++) {
+        const oij = oj + offI[i]!;
+        let v = 0;
+        for (let t = t0; t < t1; t++) v += tk.weight[t]! * hu(offK[tk.index[t]!]! + oij);
+        alongS[row + i] = v;
+      }
+    }
+  }
+  const alongA = new Float32Array(D * H * nR);
   for (let d = 0; d < D; d++) {
     if ((d & 7) === 0) throwIfAborted(signal);
-    const wk1 = tk.w1[d]!;
-    const wk0 = 1 - wk1;
-    const k0 = offK0[d]!;
-    const k1 = offK1[d]!;
     for (let h = 0; h < H; h++) {
-      const wj1 = tj.w1[h]!;
-      const wj0 = 1 - wj1;
-      const k0j0 = k0 + offJ0[h]!;
-      const k0j1 = k0 + offJ1[h]!;
-      const k1j0 = k1 + offJ0[h]!;
-      const k1j1 = k1 + offJ1[h]!;
-      for (let w = 0; w < W; w++) {
-        const wi1 = ti.w1[w]!;
-        const wi0 = 1 - wi1;
-        const a = offI0[w]!;
-        const b = offI1[w]!;
-        const v =
-          wk0 * (wj0 * (wi0 * hu(k0j0 + a) + wi1 * hu(k0j0 + b)) + wj1 * (wi0 * hu(k0j1 + a) + wi1 * hu(k0j1 + b))) +
-          wk1 * (wj0 * (wi0 * hu(k1j0 + a) + wi1 * hu(k1j0 + b)) + wj1 * (wi0 * hu(k1j1 + a) + wi1 * hu(k1j1 + b)));
-        if (v >= LUNG_RANGE[0] && v <= LUNG_RANGE[1]) lung++;
-        else if (v > BONE_MIN) bone++;
-        else if (v < LUNG_RANGE[0]) air++;
-        if (v !== v) nan++;
-        if (v < minHu) minHu = v;
-        if (v > maxHu) maxHu = v;
-        huGrid[(d * H + h) * W + w] = v;
+      const row = (d * H + h) * nR;
+      const t0 = tj.start[h]!;
+      const t1 = tj.start[h + 1]!;
+      for (let i = 0; i < nR; i++) {
+        let v = 0;
+        for (let t = t0; t < t1; t++) v += tj.weight[t]! * alongS[(d * nA + tj.index[t]!) * nR + i]!;
+        alongA[row + i] = v;
       }
+    }
+  }
+  for (let dh = 0; dh < D * H; dh++) {
+    const src = dh * nR;
+    for (let w = 0; w < W; w++) {
+      let v = 0;
+      for (let t = ti.start[w]!; t < ti.start[w + 1]!; t++) v += ti.weight[t]! * alongA[src + ti.index[t]!]!;
+      v = Math.fround(v);
+      if (v >= LUNG_RANGE[0] && v <= LUNG_RANGE[1]) lung++;
+      else if (v > BONE_MIN) bone++;
+      else if (v < LUNG_RANGE[0]) air++;
+      if (v !== v) nan++;
+      if (v < minHu) minHu = v;
+      if (v > maxHu) maxHu = v;
+      huGrid[dh * W + w] = v;
     }
   }
   // The channels: one window each, clamped to [0, 1], then standardised (one plain loop per channel).

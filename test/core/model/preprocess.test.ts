@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { linearTaps, preprocessVolume, type PreprocessSpec } from '../../../src/core/model/preprocess';
+import { linearTaps, preprocessVolume, resampleTaps, type PreprocessSpec } from '../../../src/core/model/preprocess';
 import type { Mat4, NiftiVolume } from '../../../src/core/nifti/types';
 import { requirePython, runPython } from '../../reference-python';
 import { makeVolume } from './volumes';
@@ -90,6 +90,25 @@ describe('core/model/preprocess', () => {
     assert.equal(u.i0[0], 0);
     assert.equal(u.w1[0], 0);
     assert.equal(u.i1[5], 2);
+  });
+
+  it('averages every source voxel of a bin where an axis shrinks (anti-aliasing), interpolates where it grows', () => {
+    // 10 → 4: bins [0,3) [2,5) [5,8) [7,10), torch's adaptive_avg_pool1d.
+    const t = resampleTaps(10, 4);
+    assert.deepEqual(Array.from(t.start), [0, 3, 6, 9, 12]);
+    assert.deepEqual(Array.from(t.index), [0, 1, 2, 2, 3, 4, 5, 6, 7, 7, 8, 9]);
+    assert.ok(Array.from(t.weight).every((w) => Math.abs(w - 1 / 3) < 1e-12));
+    // 3 → 6 grows: two linear taps each, as linearTaps.
+    const u = resampleTaps(3, 6);
+    assert.equal(u.start[6], 12);
+    assert.deepEqual([u.index[0], u.weight[0], u.weight[1]], [0, 1, 0]);
+    // A one-slice dense plate among 64 slices → 16: averaged into its bin (point taps would skip slice 32).
+    const dims: [number, number, number] = [4, 4, 64];
+    const data = new Int16Array(4 * 4 * 64).fill(-850);
+    data.fill(1150, 4 * 4 * 32, 4 * 4 * 33);
+    const vol = makeVolume(dims, [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]], data);
+    const out = preprocessVolume(vol, { ...SPEC, inputSize: [16, 4, 4] });
+    assert.equal(out.stats.maxHu, -850 + 2000 / 4);
   });
 
   const cases: { name: string; dims: [number, number, number]; affine: Mat4; slope?: number; inter?: number }[] = [
