@@ -32,7 +32,7 @@ from .preprocess import PreprocessConfig
 from .tokenizer import WordTokenizer
 
 OPSET = 17
-CTLENS_VERSION = "1.0"
+CTLENS_VERSION = "2.0"
 DEFAULT_GROUP_NAMES = ["group 0", "group 1"]
 
 
@@ -148,6 +148,13 @@ EXAMPLE_QUESTIONS = [
 ]
 
 
+def group_names_rule(names) -> str:
+    if list(names) == ["report", "vqa"]:
+        return ("named by task: training supervised the text-guided gate with the prompt's task (group 0 report, "
+                "group 1 questions); the model card gives the measured gate per task, held-out prompts included")
+    return "numbered, not named: training gives no group a task of its own; the model card gives the measured gate per task"
+
+
 def prompt_templates(report_prompt: str) -> dict:
     return {"report": f"<bos>{report_prompt}<image><answer>", "vqa": "<bos>{question}<image><answer>"}
 
@@ -186,8 +193,7 @@ def config_json(model: CTLensMLLM, tok: WordTokenizer, pre: PreprocessConfig, me
                 "layers": list(range(e.vit.depth - e.top_blocks, e.vit.depth)),
                 "groups": moe.groups,
                 "group_names": list(meta.get("group_names", moe.group_names)),
-                "group_names_rule": meta.get("group_names_rule", "numbered, not named: training gives no group a task of its "
-                                                                  "own; the model card gives the measured gate per task"),
+                "group_names_rule": meta.get("group_names_rule", group_names_rule(moe.group_names)),
                 "experts_per_group": moe.experts_per_group,
                 "top_k": moe.top_k,
                 "text_guided": moe.text_guided,

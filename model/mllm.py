@@ -119,8 +119,12 @@ class Projector(nn.Module):
             return out
         flat = x.flatten(1)
         if self.summary_max:
-            peak = tokens.amax(1)  # [B,C]; layer-normalised (no weights): its scale is the residual stream's
-            flat = torch.cat([flat, F.layer_norm(peak, peak.shape[-1:])], dim=1)
+            # [B,C], layer-normalised without weights (its scale is the residual stream's); written out rather
+            # than F.layer_norm, whose weightless ONNX export onnx 1.12's checker refuses
+            peak = tokens.amax(1)
+            mu = peak.mean(-1, keepdim=True)
+            peak = (peak - mu) / torch.sqrt((peak - mu).pow(2).mean(-1, keepdim=True) + 1e-5)
+            flat = torch.cat([flat, peak], dim=1)
         return torch.cat([out, self.summary(flat).unsqueeze(1)], dim=1)  # [B,N+1,C_llm]
 
 

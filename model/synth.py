@@ -2,7 +2,8 @@
 
     python3 -m model.synth --out DIR --n N --seed S [--split train|val|test] [--size 128,128,64] [--vqa 5]
 
-writes ``DIR/images/<id>.nii.gz`` and ``DIR/dataset.jsonl`` (contract C5: one JSON object per line,
+writes ``DIR/images/<id>.nii.gz``, its tissue map ``DIR/labels/<id>.nii.gz`` (``labels/tissues.json`` names the
+ids) and ``DIR/dataset.jsonl`` (contract C5: one JSON object per line,
 ``{id, image, task: "report"|"vqa", question, report|answer, choices?, answer_type?, labels}``, ``image`` relative
 to the jsonl's folder; extra keys ``case`` and ``qtype`` say which case and which kind of question it is) and
 ``DIR/cases.jsonl`` (one line per case: geometry, orientation, scaling, labels).
@@ -61,9 +62,10 @@ class Case:
         a[:3, 3] = self.origin
         return a
 
-    def file_array_and_affine(self) -> tuple[np.ndarray, np.ndarray]:
-        """HU array in the file's voxel order and the affine that maps it to the same world positions."""
-        hu = self.phantom.hu
+    def file_array_and_affine(self, array: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """HU array (or another canonical array such as the tissue map) in the file's voxel order and the affine
+        that maps it to the same world positions."""
+        hu = self.phantom.hu if array is None else array
         aff = self.canonical_affine()
         if self.orientation == "RAS":
             return hu, aff
@@ -128,6 +130,21 @@ def nifti_bytes(case: Case) -> bytes:
     return raw
 
 
+def write_label_map(case: Case, path: str) -> None:
+    """The phantom's tissue map (TISSUE ids, uint8; finding tissues such as nodule 11 or calcification 14 included)
+    as a NIfTI on the same grid and affine as the volume: ground truth to open as an overlay next to a routing
+    heatmap, and what model/analysis.py scores the experts' heatmaps against."""
+    import nibabel as nib
+
+    data, affine = case.file_array_and_affine(case.phantom.tissue)
+    img = nib.Nifti1Image(np.ascontiguousarray(data).astype(np.uint8), affine)
+    img.header.set_qform(affine, code=1)
+    img.header.set_sform(affine, code=1)
+    img.header.set_xyzt_units("mm", "sec")
+    img.header["descrip"] = b"ctlens phantom tissue labels (model/phantom.py TISSUE)"
+    nib.save(img, path)
+
+
 def write_nifti(case: Case, path: str, compresslevel: int = 1) -> None:
     raw = nifti_bytes(case)
     if path.endswith(".gz"):
@@ -153,18 +170,28 @@ def dataset_lines(case: Case, image: str) -> list[dict]:
     return lines
 
 
-def case_record(case: Case, image: str) -> dict:
+def case_record(case: Case, image: str, label_map: str | None = None) -> dict:
     ph = case.phantom
     data, affine = case.file_array_and_affine()
-    return {"id": case.id, "image": image, "shape": list(ph.shape), "spacing": list(ph.spacing),
-            "orientation": case.orientation, "scl_slope": case.scaling[0], "scl_inter": case.scaling[1],
-            "affine": affine.tolist(), "labels": case.labels}
+    rec = {"id": case.id, "image": image, "shape": list(ph.shape), "spacing": list(ph.spacing),
+           "orientation": case.orientation, "scl_slope": case.scaling[0], "scl_inter": case.scaling[1],
+           "affine": affine.tolist(), "labels": case.labels}
+    if label_map:
+        rec["label_map"] = label_map
+    return rec
 
 
 def write_dataset(out: str, n: int, seed: int, split: str, size=DEFAULT_SIZE, n_vqa: int = 5, start: int = 0,
-                  progress=None) -> dict:
-    """Generate cases start..start+n-1 into out/; returns counts and timing."""
+                  progress=None, label_maps: bool = True) -> dict:
+    """Generate cases start..start+n-1 into out/; returns counts and timing. With ``label_maps`` each volume gets
+    its tissue map beside it (``labels/<id>.nii.gz``) and ``labels/tissues.json`` names the ids."""
+    from .phantom import TISSUE
+
     os.makedirs(os.path.join(out, "images"), exist_ok=True)
+    if label_maps:
+        os.makedirs(os.path.join(out, "labels"), exist_ok=True)
+        with open(os.path.join(out, "labels", "tissues.json"), "w") as f:
+            json.dump({str(v): k for k, v in TISSUE.items()}, f, indent=1)
     t0 = time.perf_counter()
     n_lines = 0
     with open(os.path.join(out, "dataset.jsonl"), "w") as ds, open(os.path.join(out, "cases.jsonl"), "w") as cs:
@@ -172,10 +199,13 @@ def write_dataset(out: str, n: int, seed: int, split: str, size=DEFAULT_SIZE, n_
             case = generate_case(seed, split, i, size=size, n_vqa=n_vqa)
             image = f"images/{case.id}.nii.gz"
             write_nifti(case, os.path.join(out, image))
+            label_map = f"labels/{case.id}.nii.gz" if label_maps else None
+            if label_map:
+                write_label_map(case, os.path.join(out, label_map))
             for line in dataset_lines(case, image):
                 ds.write(json.dumps(line) + "\n")
                 n_lines += 1
-            cs.write(json.dumps(case_record(case, image)) + "\n")
+            cs.write(json.dumps(case_record(case, image, label_map)) + "\n")
             if progress:
                 progress(i - start + 1, n)
     dt = time.perf_counter() - t0
@@ -201,6 +231,7 @@ def main(argv=None) -> int:
     p.add_argument("--size", type=_parse_size, default=DEFAULT_SIZE, help="canonical grid nx,ny,nz (default 128,128,64)")
     p.add_argument("--vqa", type=int, default=5, help="VQA samples per case (default 5)")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--no-label-maps", action="store_true", help="do not write labels/<id>.nii.gz tissue maps")
     a = p.parse_args(argv)
     if a.n < 1:
         p.error("--n must be at least 1")
@@ -209,7 +240,8 @@ def main(argv=None) -> int:
         if not a.quiet and (k == n or k % max(1, n // 20) == 0):
             print(f"synth: {k}/{n} cases", file=sys.stderr, flush=True)
 
-    stats = write_dataset(a.out, a.n, a.seed, a.split, a.size, a.vqa, progress=progress)
+    stats = write_dataset(a.out, a.n, a.seed, a.split, a.size, a.vqa, progress=progress,
+                          label_maps=not a.no_label_maps)
     print(json.dumps({"out": a.out, "split": a.split, "seed": a.seed, **stats}))
     return 0
 
