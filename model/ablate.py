@@ -1,7 +1,22 @@
-"""Ablations (issue 3, part 7): the same 3D data and step budget for every variant, scored on the test split.
+"""Ablations: the same 3D data, trainable parameters, learning rate and step budget for every variant.
 
     python3 -m model.ablate --preset demo --test model/runs/test/dataset.jsonl [--steps1 200 --steps2 150]
                             [--cases 60] [--variants tghmoe,scratch,dense,token_only,one_stage] [--seed 1 --out DIR]
+                            [--from-stage1 model/runs/demo/stage1.pt] [--decisions]
+    python3 -m model.ablate --compare model/runs/ablate-*/decisions.json     # the card's table with intervals
+
+``--decisions`` scores each variant by its teacher-forced decisions instead of greedy generation (seconds per
+variant rather than minutes, so that three seeds of every variant fit beside the demo's training on two cores):
+on every test case, (1) each finding's polarity where the reference report decides it — the first token of the
+finding's sentence, P("no") against the rest; score log(1 − P(no)) − log P(no), AUC per finding, F1 at 0 —, and (2)
+every closed question's answer as the most likely valid first token (yes/no, or the letters a–d), (3) the group
+gate's top group on every prompt. ``--compare`` merges the seeds: mean and range per variant, and the paired
+bootstrap 95 % interval (cases resampled, seed by seed) of each variant's difference to ``tghmoe``.
+
+``--from-stage1`` starts the two-stage variants' stage 2 from an existing stage-1 checkpoint (e.g. the demo's),
+for the variants that differ only in stage 2 (experts, gate): their comparison then runs at the demo's scale.
+All variants train every parameter at one learning rate (``Preset.stage1_lr``) in both stages, so that the
+stage-2 variants and one-stage training differ from the recipe only in what the variant names.
 
 Variants (each changes one thing against ``tghmoe``, the demo recipe):
 - ``tghmoe``: 2D transfer, TGH-MoE, two stages (stage 1 task-shared, stage 2 experts + routers);
@@ -32,6 +47,7 @@ from . import train as T
 
 VARIANTS = {
     "tghmoe": T.Variant("tghmoe"),
+    "gate_unsupervised": T.Variant("gate_unsupervised", gate_supervised=False),
     "scratch": T.Variant("scratch", transfer=False),
     "dense": T.Variant("dense", experts=False),
     "token_only": T.Variant("token_only", text_guided=False),
@@ -40,6 +56,7 @@ VARIANTS = {
 LABELS = {
     "prior": "text prior, no image (majority answer per question type, a normal report)",
     "tghmoe": "2D transfer + TGH-MoE, two-stage (the recipe)",
+    "gate_unsupervised": "group gate unsupervised (no task loss)",
     "scratch": "(a) 3D encoder from scratch",
     "dense": "(b) dense FFN, no experts",
     "token_only": "(b) token-only MoE, no text guidance",
@@ -86,6 +103,12 @@ def group_usage(package_dir: str, data_path: str, cases: int) -> dict:
 
 
 def prior_baseline(train_lines: list[dict], test_path: str, cases: int) -> dict:
+    from .metrics import score
+
+    return score(prior_results(train_lines, test_path, cases))
+
+
+def prior_results(train_lines: list[dict], test_path: str, cases: int | None = None) -> list[dict]:
     """What the text alone gets: the most frequent training answer of each question type (``qtype``; multiple
     choice: the most frequent answer text, as its letter in this question's choices) and, for every report, one
     normal report ("no finding" phrasing, a fixed draw of model/reports.py). No image, no model."""
@@ -95,7 +118,6 @@ def prior_baseline(train_lines: list[dict], test_path: str, cases: int) -> dict:
 
     from .evaluate import read_jsonl
     from .labeller import FINDINGS
-    from .metrics import score
     from .reports import make_report
 
     by_type: dict[str, Counter] = {}
@@ -104,7 +126,8 @@ def prior_baseline(train_lines: list[dict], test_path: str, cases: int) -> dict:
             by_type.setdefault(l.get("qtype", ""), Counter())[l["answer"].split(". ", 1)[-1]] += 1
     normal = make_report({f: False for f in FINDINGS}, np.random.default_rng(0))
     out = []
-    for l in first_cases(read_jsonl(test_path), cases):
+    lines = read_jsonl(test_path)
+    for l in (first_cases(lines, cases) if cases else lines):
         if l["task"] == "report":
             pred = normal
         else:
@@ -115,10 +138,186 @@ def prior_baseline(train_lines: list[dict], test_path: str, cases: int) -> dict:
                 best = next((c for c in ranked if c in l["choices"]), l["choices"][0])
                 pred = f"{'ABCD'[l['choices'].index(best)]}. {best}"
         out.append({**l, "prediction": pred})
-    return score(out)
+    return out
 
 
-def run_variant(preset: T.Preset, name: str, steps1: int, steps2: int, base: str, out: str, seed: int = 0) -> str:
+def _sentence_starts(tok, answer_ids: list[int], n: int) -> list[int]:
+    """Positions (in answer_ids) of the first token of the first n sentences after "findings :"."""
+    dot, colon = tok.ids["."], tok.ids[":"]
+    starts = [answer_ids.index(colon) + 1]
+    for i, t in enumerate(answer_ids):
+        if t == dot and len(starts) < n:
+            starts.append(i + 1)
+    return starts[:n]
+
+
+@torch.no_grad()
+def decision_metrics(model, tok, pre, test_path: str, cases: int) -> dict:
+    """Teacher-forced decisions of a checkpoint on the first ``cases`` test cases (see the module docstring).
+
+    Returns per-case records (for paired bootstraps) and the aggregates: per-finding AUC and F1, micro F1,
+    closed accuracy, presence balanced accuracy, gate top-group accuracy per task."""
+    import numpy as np
+
+    from .analysis import auc
+    from .evaluate import read_jsonl
+    from .generate import encode_prompt
+    from .labeller import FINDINGS
+    from .metrics import answer_letter, is_closed, reference_choice
+    from .mllm import merge_image_features
+    from .preprocess import preprocess_file
+
+    lines = first_cases(read_jsonl(test_path), cases)
+    root = os.path.dirname(os.path.abspath(test_path))
+    no_id = tok.ids["▁no"]
+    yes_no = [tok.ids["▁yes"], tok.ids["▁no"]]
+    letters = [tok.ids[f"▁{c}"] for c in "abcd"]
+    report_prompt = tok.encode("Generate a radiology report for this chest CT.")
+    per_case: dict[str, dict] = {}
+    scores = {f: [] for f in FINDINGS}
+    truth = {f: [] for f in FINDINGS}
+    gate_hits = {"report": [], "vqa": []}
+    px_cache: dict[str, torch.Tensor] = {}
+
+    def run(px, question_ids, answer_ids):
+        prompt = [tok.bos_id] + question_ids + [tok.image_id] + [tok.answer_id]
+        pv = encode_prompt(model, px, prompt)
+        ids = pv.ids + answer_ids
+        emb = model.embed_tokens(torch.tensor([ids]))
+        mask = torch.tensor([ids]) == model.cfg.image_token_id
+        emb = merge_image_features(emb, pv.image_features, mask)
+        logits, _ = model.llm(emb, torch.ones(1, len(ids), dtype=torch.long), torch.arange(len(ids))[None])
+        gates = pv.routing[0][0].mean(0) if pv.routing is not None else None
+        return logits[0].log_softmax(-1), len(pv.ids), gates
+
+    for l in lines:
+        c = per_case.setdefault(l["case"], {"tp": 0, "fp": 0, "fn": 0, "hit": 0, "n": 0})
+        img = l["image"]
+        if img not in px_cache:
+            px_cache = {img: preprocess_file(os.path.join(root, img), pre)}
+        px = px_cache[img]
+        if l["task"] == "report":
+            ans = tok.encode(l["report"])
+            lp, plen, gates = run(px, report_prompt, ans)
+            for f, at in zip(FINDINGS, _sentence_starts(tok, ans, len(FINDINGS))):
+                p_no = float(lp[plen + at - 1, no_id].exp())  # the logits at position k predict token k + 1
+                score = float(np.log(max(1 - p_no, 1e-9)) - np.log(max(p_no, 1e-9)))
+                present = bool(l["labels"][f])
+                scores[f].append(score)
+                truth[f].append(present)
+                said = score > 0
+                c["tp"] += said and present
+                c["fp"] += said and not present
+                c["fn"] += present and not said
+            if gates is not None:
+                gate_hits["report"].append(int(gates.argmax()) == 0)
+        elif is_closed(l):
+            lp, plen, gates = run(px, tok.encode(l["question"]), [])
+            last = lp[plen - 1]
+            if l.get("choices"):
+                pick = "abcd"[int(last[letters].argmax())]
+                c["hit"] += pick == reference_choice(l["answer"], l["choices"])
+            else:
+                pick = ("yes", "no")[int(last[yes_no].argmax())]
+                c["hit"] += pick == l["answer"]
+                if l.get("qtype", "").startswith("presence:"):
+                    c.setdefault("presence", []).append((l["qtype"], l["answer"] == "yes", pick == "yes",
+                                                         float(last[yes_no[0]] - last[yes_no[1]])))
+            c["n"] += 1
+            if gates is not None:
+                gate_hits["vqa"].append(int(gates.argmax()) == 1)
+    tp = sum(c["tp"] for c in per_case.values())
+    fp = sum(c["fp"] for c in per_case.values())
+    fn = sum(c["fn"] for c in per_case.values())
+    per_finding = {}
+    for f in FINDINGS:
+        said = [s > 0 for s in scores[f]]
+        ftp = sum(a and b for a, b in zip(said, truth[f]))
+        ffp = sum(a and not b for a, b in zip(said, truth[f]))
+        ffn = sum(b and not a for a, b in zip(said, truth[f]))
+        per_finding[f] = {"auc": auc(scores[f], truth[f]), "f1": (2 * ftp / (2 * ftp + ffp + ffn)) if ftp + ffp + ffn else 1.0}
+    pres = [p for c in per_case.values() for p in c.get("presence", [])]
+    bal = []
+    for f in FINDINGS:
+        mine = [p for p in pres if p[0] == f"presence:{f}"]
+        pos = [p for p in mine if p[1]]
+        neg = [p for p in mine if not p[1]]
+        if pos and neg:
+            bal.append((sum(p[2] for p in pos) / len(pos) + sum(not p[2] for p in neg) / len(neg)) / 2)
+    n = sum(c["n"] for c in per_case.values())
+    return {
+        "cases": len(per_case),
+        "finding_f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0,
+        "mean_finding_auc": float(np.mean([v["auc"] for v in per_finding.values() if v["auc"] is not None])),
+        "closed_vqa_accuracy": sum(c["hit"] for c in per_case.values()) / max(n, 1),
+        "presence_balanced_accuracy": float(np.mean(bal)) if bal else None,
+        "gate_top_group_is_task": {k: (float(np.mean(v)) if v else None) for k, v in gate_hits.items()},
+        "per_finding": per_finding,
+        "per_case": {k: {kk: vv for kk, vv in v.items() if kk != "presence"} for k, v in per_case.items()},
+    }
+
+
+def compare(paths: list[str], n_boot: int = 2000) -> str:
+    """Markdown over decisions.json files (one per seed): mean (range) per variant, and the paired bootstrap 95 %
+    interval of the difference to the recipe (cases resampled; differences pooled over seeds)."""
+    import numpy as np
+
+    runs: dict[str, list[dict]] = {}
+    for path in paths:
+        seed_rows = json.load(open(path))
+        for r in seed_rows:
+            r["_file"] = path
+            runs.setdefault(r["variant"], []).append(r)
+    keys = ("finding_f1", "mean_finding_auc", "closed_vqa_accuracy", "presence_balanced_accuracy")
+    head = "| variant | seeds | " + " | ".join(keys) + " | Δ finding F1 vs recipe (95 % CI) | Δ closed acc. vs recipe (95 % CI) | train min |\n"
+    head += "|---|---|" + "---|" * (len(keys) + 3) + "\n"
+    rng = np.random.default_rng(0)
+    base = {r["_file"]: r for r in runs.get("tghmoe", [])}
+
+    def agg(pc, ids):
+        tp = sum(pc[i]["tp"] for i in ids)
+        fp = sum(pc[i]["fp"] for i in ids)
+        fn = sum(pc[i]["fn"] for i in ids)
+        n = sum(pc[i]["n"] for i in ids)
+        return (2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0), (sum(pc[i]["hit"] for i in ids) / max(n, 1))
+
+    body = ""
+    for name in LABELS:
+        rows = runs.get(name, [])
+        if not rows:
+            continue
+        cells = []
+        for k in keys:
+            vals = [r["metrics"][k] for r in rows if r["metrics"].get(k) is not None]
+            cells.append("n/a" if not vals else f"{np.mean(vals):.3f}" + (f" ({min(vals):.3f}–{max(vals):.3f})" if len(vals) > 1 else ""))
+        diffs = []
+        if name != "tghmoe":
+            pairs = [(r, base[r["_file"]]) for r in rows if r["_file"] in base]
+            if pairs:
+                d_f1, d_acc = [], []
+                for _ in range(n_boot):
+                    f1s, accs = [], []
+                    for r, b in pairs:
+                        ids = sorted(r["metrics"]["per_case"])
+                        pick = [ids[i] for i in rng.integers(len(ids), size=len(ids))]
+                        a1, a2 = agg(r["metrics"]["per_case"], pick)
+                        b1, b2 = agg(b["metrics"]["per_case"], pick)
+                        f1s.append(a1 - b1)
+                        accs.append(a2 - b2)
+                    d_f1.append(np.mean(f1s))
+                    d_acc.append(np.mean(accs))
+                pt_f1 = np.mean([r["metrics"]["finding_f1"] - b["metrics"]["finding_f1"] for r, b in pairs])
+                pt_acc = np.mean([r["metrics"]["closed_vqa_accuracy"] - b["metrics"]["closed_vqa_accuracy"] for r, b in pairs])
+                diffs = [f"{pt_f1:+.3f} ({np.percentile(d_f1, 2.5):+.3f} … {np.percentile(d_f1, 97.5):+.3f})",
+                         f"{pt_acc:+.3f} ({np.percentile(d_acc, 2.5):+.3f} … {np.percentile(d_acc, 97.5):+.3f})"]
+        diffs = diffs or ["—", "—"]
+        minutes = np.mean([r["train_minutes"] for r in rows])
+        body += f"| {LABELS[name]} | {len(rows)} | " + " | ".join(cells) + " | " + " | ".join(diffs) + f" | {minutes:.1f} |\n"
+    return head + body
+
+
+def run_variant(preset: T.Preset, name: str, steps1: int, steps2: int, base: str, out: str, seed: int = 0,
+                from_stage1: str | None = None, export: bool = True) -> str:
     from .export import export_package
 
     tok = T.build_tokenizer()
@@ -127,7 +326,13 @@ def run_variant(preset: T.Preset, name: str, steps1: int, steps2: int, base: str
     run = os.path.join(out, name)
     os.makedirs(run, exist_ok=True)
     variant = dataclasses.replace(VARIANTS[name], seed=seed)
+    if from_stage1 and variant.two_stage and variant.transfer and not os.path.exists(os.path.join(run, "stage1.pt")):
+        import shutil
+
+        shutil.copyfile(from_stage1, os.path.join(run, "stage1.pt"))
     final = T.train_ct(preset, tok, run, os.path.join(base, "stage0.pt"), data, variant, steps1, steps2, data_dir)
+    if not export:
+        return final
     package = os.path.join(run, "package")
     if not os.path.isfile(os.path.join(package, "onnx", "decoder_model_merged.onnx")):
         model = T.checkpoint_model(final)
@@ -198,15 +403,35 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", "2")))
     p.add_argument("--summarise", nargs="+", metavar="ABLATION_JSON",
                    help="only print one table over these ablation.json files (several seeds): mean (range)")
+    p.add_argument("--decisions", action="store_true", help="score teacher-forced decisions (see the docstring)")
+    p.add_argument("--from-stage1", help="stage-1 checkpoint for the two-stage transfer variants")
+    p.add_argument("--compare", nargs="+", metavar="DECISIONS_JSON", help="only print the table with intervals")
+    p.add_argument("--prior-out", metavar="RESULTS_JSONL",
+                   help="only write the text prior's results lines on --test (training answers of the preset's data)")
     a = p.parse_args(argv)
     if a.summarise:
         print(summarise(a.summarise))
+        return 0
+    if a.compare:
+        print(compare(a.compare))
+        return 0
+    if a.prior_out:
+        preset = T.PRESETS[a.preset]
+        data = T.build_ct_data(preset, "train", preset.train_cases, os.path.join(os.path.dirname(__file__), "runs",
+                                                                                preset.name, "data"))
+        with open(a.prior_out, "w") as f:
+            for line in prior_results(data["lines"], a.test):
+                f.write(json.dumps(line) + "\n")
         return 0
     torch.set_num_threads(a.threads)
     if not a.test:
         p.error("--test is required (the test split's dataset.jsonl)")
     preset = T.PRESETS[a.preset]
     base = os.path.join(os.path.dirname(__file__), "runs", preset.name)
+    # one learning rate for every parameter in both stages: variants differ only in what they name
+    preset = dataclasses.replace(preset, stage2_lr=preset.stage1_lr, stage2_rest_lr=preset.stage1_lr)
+    if a.decisions:
+        return run_decisions(a, preset, base)
     if not os.path.exists(os.path.join(base, "stage0.pt")):
         print(f"model.ablate: {base}/stage0.pt is missing: run python3 -m model.train --preset {preset.name} first",
               file=sys.stderr)
@@ -242,6 +467,36 @@ def main(argv=None) -> int:
     with open(os.path.join(out, "ablation.md"), "w") as f:
         f.write(markdown(rows, a.steps1, a.steps2, a.cases))
     print(markdown(rows, a.steps1, a.steps2, a.cases))
+    return 0
+
+
+def run_decisions(a, preset: T.Preset, base: str) -> int:
+    out = a.out or os.path.join(os.path.dirname(__file__), "runs", f"ablate-{preset.name}-s{a.seed}")
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, "decisions.json")
+    rows = json.load(open(path)) if os.path.exists(path) else []
+    done = {r["variant"] for r in rows}
+    tok = T.build_tokenizer()
+    for name in a.variants.split(","):
+        if name in done:
+            continue
+        t0 = time.time()
+        final = run_variant(preset, name, a.steps1, a.steps2, base, out, a.seed, a.from_stage1, export=False)
+        ck = torch.load(final, map_location="cpu")
+        minutes = ck.get("seconds", 0) / 60
+        s1 = os.path.join(out, name, "stage1.pt")
+        if VARIANTS[name].two_stage and os.path.exists(s1) and not (a.from_stage1 and VARIANTS[name].transfer):
+            minutes += torch.load(s1, map_location="cpu").get("seconds", 0) / 60
+        model = T.checkpoint_model(final)
+        T.log(f"ablation {name} (seed {a.seed}): teacher-forced decisions on {a.cases} test cases")
+        metrics = decision_metrics(model, tok, preset.preprocess(), a.test, a.cases)
+        rows.append({"variant": name, "seed": a.seed, "steps1": a.steps1, "steps2": a.steps2,
+                     "from_stage1": a.from_stage1, "metrics": metrics, "train_minutes": minutes,
+                     "wall_minutes": (time.time() - t0) / 60})
+        with open(path, "w") as f:
+            json.dump(rows, f)
+        short = {k: v for k, v in metrics.items() if k not in ("per_case", "per_finding")}
+        T.log(f"ablation {name} (seed {a.seed}): {json.dumps(short)}")
     return 0
 
 

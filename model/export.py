@@ -260,6 +260,7 @@ def main(argv=None) -> int:
     src.add_argument("--checkpoint", help="a stage checkpoint of model.train")
     src.add_argument("--untrained", metavar="PRESET", help="random weights of a preset (the early package)")
     p.add_argument("--out", required=True)
+    p.add_argument("--training", help="config.json ctlens.training, e.g. \"preset demo\" (default: the checkpoint's preset)")
     a = p.parse_args(argv)
     if a.untrained:
         from .train import PRESETS, build_tokenizer
@@ -271,6 +272,8 @@ def main(argv=None) -> int:
         pre, meta = preset.preprocess(), {"training": "UNTRAINED (random weights)"}
     else:
         model, tok, pre, meta = load_checkpoint(a.checkpoint)
+        ck_preset = torch.load(a.checkpoint, map_location="cpu").get("preset")
+        meta = {**meta, "training": a.training or meta.get("training") or (f"preset {ck_preset}" if ck_preset else "UNKNOWN")}
     if not all(layer.routed for layer in model.encoder.moe_layers):
         for layer in model.encoder.moe_layers:
             layer.upcycle()

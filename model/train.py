@@ -562,7 +562,7 @@ def train_ct(preset: Preset, tok: WordTokenizer, run: str, stage0_path: str, dat
         lo = [p for n, p in model.named_parameters() if p.requires_grad and not any(s in n for s in new_parts)]
         return [{"params": lo, "lr": low}] + ([{"params": hi, "lr": high}] if routed else [])
 
-    extra = {"vocab": tok.vocab, "preprocess": asdict(pre), "variant": asdict(variant)}
+    extra = {"vocab": tok.vocab, "preprocess": asdict(pre), "variant": asdict(variant), "preset": preset.name}
 
     def steps_of(stage: str):
         """The training step of a CT stage: its own deterministic batches, the multitask loss + finding head."""

@@ -270,6 +270,16 @@ describe('model UI in VS Code (code-server)', function () {
     assert.ok(reportGates.length >= 2 && reportGates.every((g) => g >= 0 && g <= 1));
     const moved = Math.max(...reportGates.map((g, i) => Math.abs(g - questionGates[i]!)));
     assert.ok(moved > 1e-4, `the text-guided gate must differ between the report and a question (max change ${moved})`);
+    // Task-level routing: every MoE layer's gate picks the package's named group for the prompt's task.
+    const chosen = async (runId: string) => {
+      await runPicker.selectOption(runId);
+      await waitForAttribute(routing.locator('#ctl-routing'), 'data-run', runId, 10_000);
+      return routing.locator('.ctl-gate.ctl-chosen .ctl-gate-name').allTextContents();
+    };
+    const reportChosen = await chosen(reportRun.value);
+    const questionChosen = await chosen(questionRun.value);
+    assert.ok(reportChosen.length >= 1 && reportChosen.every((n) => n === 'report'), `report run chose ${JSON.stringify(reportChosen)}`);
+    assert.ok(questionChosen.length >= 1 && questionChosen.every((n) => n === 'vqa'), `question run chose ${JSON.stringify(questionChosen)}`);
 
     await runPicker.selectOption(reportRun.value);
     await waitForAttribute(routing.locator('#ctl-routing'), 'data-run', reportRun.value, 10_000);
