@@ -622,15 +622,33 @@ def checkpoint_model(path: str) -> CTLensMLLM:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python3 -m model.train", description=__doc__.split("\n\n")[0])
-    p.add_argument("--preset", choices=sorted(PRESETS), default="demo")
+    p.add_argument("--preset", choices=sorted(PRESETS), default=None, help="a built-in preset (default demo)")
+    p.add_argument("--config", help="a config file (model/configs/*.json: preset, data source, distributed options)")
     p.add_argument("--out", help="run folder (default model/runs/<preset>)")
     p.add_argument("--package", help="export the result here (default: no export)")
     p.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", "2")))
     p.add_argument("--data-only", action="store_true",
                    help="only generate the CT training data into <run>/data (e.g. on a second core while stage 0 trains)")
     a = p.parse_args(argv)
+    if a.config and a.preset:
+        p.error("--config and --preset are exclusive")
     torch.set_num_threads(a.threads)
-    preset = PRESETS[a.preset]
+    if a.config:
+        from .config import ConfigError, load_config
+
+        try:
+            cfg = load_config(a.config)
+        except (ConfigError, OSError) as e:
+            print(f"model.train: {e}", file=sys.stderr)
+            return 2
+        preset = cfg.preset
+        if "WORLD_SIZE" in os.environ or cfg.data.source != "builtin":  # torchrun, or a dataset on disk
+            from .distributed import train_distributed
+
+            return train_distributed(cfg, a.out or os.path.join(os.path.dirname(__file__), "runs", preset.name),
+                                     a.package)
+    else:
+        preset = PRESETS[a.preset or "demo"]
     run = a.out or os.path.join(os.path.dirname(__file__), "runs", preset.name)
     os.makedirs(run, exist_ok=True)
     data_dir = os.path.join(run, "data")
