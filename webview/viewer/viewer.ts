@@ -161,7 +161,6 @@ class ViewerImpl implements Viewer {
   private pendingState: ViewerState | null = null;
   private readonly observers: ResizeObserver[] = [];
   private readonly panels = new Map<string, HTMLElement>();
-  private last3d = 0;
   private disposed = false;
   private wheelAccum = 0;
   private hovering = false;
@@ -169,6 +168,11 @@ class ViewerImpl implements Viewer {
   private loadingTimer: ReturnType<typeof setTimeout> | 0 = 0;
   private keyListener: ((event: KeyboardEvent) => void) | null = null;
   private settledWaiters: (() => void)[] = [];
+  /** The 3D camera is moving (or moved less than REFINE_AFTER_MS ago): 3D frames are coarse. */
+  private rotating = false;
+  /** A pointer drags the 3D view (OrbitControls between 'start' and 'end'). */
+  private orbiting = false;
+  private refineTimer: ReturnType<typeof setTimeout> | 0 = 0;
   private readonly windowPreset: WindowPresetId | undefined;
 
   constructor(host: HTMLElement, options: ViewerOptions) {
@@ -231,7 +235,9 @@ class ViewerImpl implements Viewer {
   }
 
   private resolveSettled(): void {
-    if (this.frameRequest || this.dirty.size > 0 || this.loadingTimer) return;
+    const pending3d = this.dirty.has('3d') && this.vol !== null && this.vol.complete;
+    const pending = this.frameRequest || this.loadingTimer || this.refineTimer || this.rotating || this.orbiting;
+    if (pending || SLICE_VIEWS.some((v) => this.dirty.has(v)) || pending3d) return;
     const waiters = this.settledWaiters;
     this.settledWaiters = [];
     for (const w of waiters) w();
@@ -339,7 +345,9 @@ class ViewerImpl implements Viewer {
 
   /**
    * The first slab paints at the next frame; after that, views repaint at most every LOADING_REPAINT_MS while
-   * slices stream in (the 3D view every 500 ms), so painting does not slow the decode down. endVolume paints the end.
+   * slices stream in, so painting does not slow the decode down. endVolume paints the end. The 3D view waits for
+   * the whole volume: a projection of part of it says little, and its redraws used to hold the first slice and
+   * the decode back (issue 11).
    */
   private repaintWhileLoading(): void {
     const now = performance.now();
@@ -355,7 +363,7 @@ class ViewerImpl implements Viewer {
     }
     this.lastLoadingPaint = now;
     for (const v of SLICE_VIEWS) this.dirty.add(v);
-    if (now - this.last3d > 500) this.dirty.add('3d');
+    this.dirty.delete('3d');
     this.schedule();
   }
 
@@ -386,6 +394,7 @@ class ViewerImpl implements Viewer {
     this.followLoading = false;
     if (this.loadingTimer) clearTimeout(this.loadingTimer);
     this.loadingTimer = 0;
+    this.gpu?.uploadsDone();
     if (!this.windowChosen) {
       this.win = initialWindow(volume, this.windowPreset).window;
       this.windowChosen = true;
@@ -549,6 +558,7 @@ class ViewerImpl implements Viewer {
     this.disposed = true;
     cancelAnimationFrame(this.frameRequest);
     if (this.loadingTimer) clearTimeout(this.loadingTimer);
+    if (this.refineTimer) clearTimeout(this.refineTimer);
     for (const o of this.observers) o.disconnect();
     if (this.keyListener) document.removeEventListener('keydown', this.keyListener);
     this.controls?.dispose();
@@ -596,13 +606,36 @@ class ViewerImpl implements Viewer {
   }
 
   private renderDirty(): void {
-    const views = [...this.dirty];
-    this.dirty.clear();
-    for (const v of views) {
-      if (v === '3d') this.render3d();
-      else this.renderSlice(v);
+    const loading = this.vol !== null && !this.vol.complete;
+    const slices = SLICE_VIEWS.filter((v) => this.dirty.has(v));
+    for (const v of slices) {
+      this.dirty.delete(v);
+      this.renderSlice(v);
+    }
+    // The 3D view draws in a frame of its own after the slices (so a slice never waits for a ray-march), and only
+    // once every slice has arrived.
+    if (this.dirty.has('3d') && !loading) {
+      if (slices.length === 0) {
+        this.dirty.delete('3d');
+        this.render3d();
+      } else this.schedule();
     }
     this.resolveSettled();
+  }
+
+  /** Coarse 3D frames while the camera moves; the full-quality frame once it has rested this long (ms). */
+  private static readonly REFINE_AFTER_MS = 120;
+
+  private cameraMoved(): void {
+    this.rotating = true;
+    if (this.refineTimer) clearTimeout(this.refineTimer);
+    this.refineTimer = setTimeout(() => {
+      this.refineTimer = 0;
+      this.rotating = this.orbiting;
+      if (!this.rotating) this.invalidate('3d');
+      else this.resolveSettled();
+    }, ViewerImpl.REFINE_AFTER_MS);
+    this.invalidate('3d');
   }
 
   private renderSlice(view: SliceView): void {
@@ -732,9 +765,10 @@ class ViewerImpl implements Viewer {
     this.camera.aspect = size.w / size.h;
     this.camera.updateProjectionMatrix();
     const w = this.window3d();
-    this.gpu.renderVolume(ctx, elements.canvas.width, elements.canvas.height, { camera: this.camera, mode: this.mode3d, window: w });
+    const quality = this.rotating ? 'coarse' : 'full';
+    this.gpu.renderVolume(ctx, elements.canvas.width, elements.canvas.height, { camera: this.camera, mode: this.mode3d, window: w, quality });
+    elements.root.dataset.quality = quality;
     elements.info.textContent = `${this.mode3d === 'mip' ? 'MIP' : 'Volume'} · L ${formatNumber(w.center, 4)} W ${formatNumber(w.width, 4)}`;
-    this.last3d = performance.now();
   }
 
   /**
@@ -766,7 +800,12 @@ class ViewerImpl implements Viewer {
     this.camera.lookAt(0, 0, 0);
     if (!this.controls) {
       this.controls = new OrbitControls(this.camera, this.dom.views['3d'].canvas);
-      this.controls.addEventListener('change', () => this.invalidate('3d'));
+      this.controls.addEventListener('start', () => (this.orbiting = true));
+      this.controls.addEventListener('end', () => {
+        this.orbiting = false;
+        this.cameraMoved();
+      });
+      this.controls.addEventListener('change', () => this.cameraMoved());
     }
     this.controls.target.set(0, 0, 0);
     this.controls.update();

@@ -51,4 +51,15 @@ describe('webview/viewer/render/texture-data', () => {
     encodeVoxels(f, 0, 2, o3, textureEncoding('float32', 2, 1), 2, 1);
     assert.deepEqual(Array.from(o3), [4, -3]);
   });
+
+  it('writes a slab into a slab-sized scratch array when given where it lands', () => {
+    const src = Int16Array.from([7, 8, -1024, 40, 9]);
+    const enc = textureEncoding('int16', 1, 0);
+    const out = new Uint16Array(2);
+    encodeVoxels(src, 2, 4, out, enc, 1, 0, 0);
+    assert.deepEqual(Array.from(out).map(fromHalf), [-1024, 40]);
+    const f = new Float32Array(2);
+    encodeVoxels(Float32Array.from([1, 2, 3]), 1, 3, f, textureEncoding('float32', 1, 0), 1, 0, 0);
+    assert.deepEqual(Array.from(f), [2, 3]);
+  });
 });

@@ -73,7 +73,10 @@ export function fromHalf(h: number): number {
   return sign * (1 + m / 1024) * 2 ** (e - 15);
 }
 
-/** Converts voxels [begin, end) of `src` into the texture array at the same positions. */
+/**
+ * Converts voxels [begin, end) of `src` into `dst`, voxel `begin` landing at `dst[at]` (default: the same
+ * position, for a full-size `dst`; the renderer passes 0 and a slab-sized scratch array).
+ */
 export function encodeVoxels(
   src: VoxelArray,
   begin: number,
@@ -82,21 +85,23 @@ export function encodeVoxels(
   enc: TextureEncoding,
   slope: number,
   inter: number,
+  at = begin,
 ): void {
+  const shift = at - begin;
   if (enc.format === 'r32f') {
     const out = dst as Float32Array;
     if (slope === 1 && inter === 0) {
-      out.set(src.subarray(begin, end) as never, begin);
+      out.set(src.subarray(begin, end) as never, at);
       return;
     }
-    for (let n = begin; n < end; n++) out[n] = src[n]! * slope + inter;
+    for (let n = begin; n < end; n++) out[n + shift] = src[n]! * slope + inter;
     return;
   }
   const out = dst as Uint16Array;
   // 8/16-bit input: a table over every stored value, so the conversion is one lookup per voxel.
   const lut = halfTable(src, enc, slope, inter);
   const bias = src instanceof Int16Array ? 32768 : src instanceof Int8Array ? 128 : 0;
-  for (let n = begin; n < end; n++) out[n] = lut[src[n]! + bias]!;
+  for (let n = begin; n < end; n++) out[n + shift] = lut[src[n]! + bias]!;
 }
 
 const tableCache = new WeakMap<TextureEncoding, Map<string, Uint16Array>>();

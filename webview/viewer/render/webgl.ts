@@ -2,6 +2,11 @@
 // (screen → display → file voxel → texture), the 3D view ray-marches the same texture (MIP or a simple
 // emission–absorption volume render). One WebGL context renders every view into an offscreen canvas and each view
 // copies its pixels into its own 2D canvas, so the volume texture exists once on the GPU however many views show it.
+//
+// Issue 11: the page keeps one copy of the volume (the viewer's voxel array): the texture's storage is allocated
+// empty and every slab is converted through a small scratch array and sent with texSubImage3D as it arrives. The
+// MIP skips empty space brick by brick (brick-max.ts) and stops once a ray is as bright as the window shows, and
+// the 3D view renders coarse (half resolution, double step) while the camera moves.
 
 import {
   ClampToEdgeWrapping,
@@ -34,7 +39,11 @@ import { DisplayFrame, ndcToFileTexMatrix, ndcToOtherTexMatrix, Vec3, ViewAxes, 
 import { colormapLUT, OverlayLayer } from '../overlay-layer';
 import type { ViewerVolume } from '../volume';
 import type { WindowLevel } from '../windowing';
+import { BRICK, BrickMax } from './brick-max';
 import { allocateTexture, encodeVoxels, TextureEncoding, textureEncoding } from './texture-data';
+
+/** Most voxels converted per texSubImage3D call: bounds the scratch array (8 MB of half floats). */
+const UPLOAD_PIECE_VOXELS = 4 << 20;
 
 export type VolumeRenderMode = 'mip' | 'vr';
 
@@ -121,8 +130,46 @@ uniform mat4 uObjToOverlay;
 uniform vec3 uHalf;
 uniform float uStep;
 uniform int uMode;             // 0 MIP, 1 volume render
+uniform highp sampler3D uBricks; // per-brick maximum (brick-max.ts), R32F, read with texelFetch
+uniform vec3 uTexToBrick;      // texture coordinate → brick coordinate (file dims / brick size)
+uniform ivec3 uBrickCount;
 in vec3 vPos;
 out vec4 outColor;
+
+// MIP without an overlay, skipping every brick that cannot brighten the pixel (see brick-max.ts). Samples lie on
+// the ray's grid tn + (i + 0.5)·dt whether or not bricks were skipped, so the image equals the plain march's.
+float skippingMip(vec3 ro, vec3 rd, float tn, float tf, float dt) {
+  vec3 tro = (uObjToTex * vec4(ro, 1.0)).xyz;
+  vec3 trd = (uObjToTex * vec4(rd, 0.0)).xyz;
+  vec3 bro = tro * uTexToBrick;
+  vec3 brd = trd * uTexToBrick;
+  vec3 invAbs = 1.0 / max(abs(brd), vec3(1e-20));
+  float upper = uLower + 1.0 / uInvWidth;
+  float best = -1e30;
+  float t = tn;
+  for (int guard = 0; guard < 1024; guard++) {
+    if (t >= tf) break;
+    vec3 bp = bro + brd * t;
+    ivec3 b = clamp(ivec3(floor(bp)), ivec3(0), uBrickCount - 1);
+    vec3 lo = vec3(b);
+    vec3 dist = mix(bp - lo, lo + 1.0 - bp, step(0.0, brd));
+    vec3 ta = max(dist, vec3(0.0)) * invAbs;
+    float tExit = min(tf, max(t + min(min(ta.x, ta.y), ta.z), t + 0.01 * dt));
+    if (texelFetch(uBricks, b, 0).r > max(best, uLower)) {
+      float s = tn + (ceil((t - tn) / dt - 0.5) + 0.5) * dt;
+      for (int i = 0; i < 4096; i++) {
+        if (s >= tExit) break;
+        vec3 tc = tro + trd * s;
+        if (inVolume(tc)) best = max(best, volumeValue(tc));
+        s += dt;
+      }
+      if (best >= upper) break; // as bright as the window shows: nothing further along can change the pixel
+    }
+    t = tExit;
+  }
+  return best;
+}
+
 void main() {
   vec3 ro = cameraPosition;
   vec3 rd = normalize(vPos - ro);
@@ -136,6 +183,11 @@ void main() {
   if (tf <= tn) { outColor = vec4(0.0, 0.0, 0.0, 1.0); return; }
   int n = int(clamp((tf - tn) / uStep, 1.0, 2048.0));
   float dt = (tf - tn) / float(n);
+  if (uMode == 0 && uOverlayMode == 0) {
+    float best = skippingMip(ro, rd, tn, tf, dt);
+    outColor = vec4(vec3(clamp((best - uLower) * uInvWidth, 0.0, 1.0)), 1.0);
+    return;
+  }
   float best = -1e30;
   // MIP: label maps are projected (the largest label along the ray, so a mask shows through bone); scalar maps
   // (routing heatmaps, whose coarse grid also covers the air) are read where the ray's brightest voxel is, so the
@@ -226,6 +278,8 @@ export interface GpuVolumeParams {
   camera: PerspectiveCamera;
   mode: VolumeRenderMode;
   window: WindowLevel;
+  /** 'coarse' (while the camera moves): half the resolution and twice the ray step, about 8× less work. */
+  quality?: 'coarse' | 'full';
 }
 
 /** Creates the renderer, or returns why WebGL2 cannot be used. */
@@ -253,13 +307,19 @@ export class GpuRenderer {
   private rayMesh: Mesh | null = null;
   private volume: ViewerVolume | null = null;
   private volumeTexture: Data3DTexture | null = null;
-  private textureData: Uint16Array | Float32Array | null = null;
+  /** Slab-sized conversion buffer for uploads (never the whole volume). */
+  private scratch: Uint16Array | Float32Array | null = null;
   private encoding: TextureEncoding | null = null;
+  private bricks: BrickMax | null = null;
+  private brickTexture: Data3DTexture | null = null;
+  private bricksStale = false;
   private overlayTexture: Data3DTexture | null = null;
   private overlay: OverlayLayer | null = null;
   private readonly lutTexture: DataTexture;
   private readonly floatLinear: boolean;
   private lost = false;
+  /** Ray step at full quality (mm): the finest voxel spacing. */
+  private baseStep = 1;
   onContextLost: (() => void) | null = null;
 
   constructor(
@@ -322,6 +382,9 @@ export class GpuRenderer {
         uHalf: { value: new Vector3(1, 1, 1) },
         uStep: { value: 1 },
         uMode: { value: 0 },
+        uBricks: { value: null as Data3DTexture | null },
+        uTexToBrick: { value: new Vector3(1, 1, 1) },
+        uBrickCount: { value: [1, 1, 1] },
       },
       side: BackSide,
       depthTest: false,
@@ -347,8 +410,9 @@ export class GpuRenderer {
     }
     this.volume = volume;
     this.encoding = textureEncoding(volume.header.datatype, volume.slope, volume.inter);
-    this.textureData = allocateTexture(this.encoding, nx * ny * nz);
-    const tex = new Data3DTexture(this.textureData, nx, ny, nz);
+    // Storage only (texStorage3D): three.js uploads nothing, slabs are sent as they arrive (updateSlices).
+    const tex = new Data3DTexture(null, nx, ny, nz);
+    tex.source.dataReady = false;
     tex.format = RedFormat;
     const half = this.encoding.format === 'r16f';
     tex.type = half ? HalfFloatType : FloatType;
@@ -361,13 +425,37 @@ export class GpuRenderer {
     tex.generateMipmaps = false;
     tex.needsUpdate = true;
     this.volumeTexture = tex;
+    this.renderer.initTexture(tex);
     for (const m of [this.sliceMaterial, this.rayMaterial]) {
       m.uniforms.uVolume!.value = tex;
       m.uniforms.uGain!.value = this.encoding.gain;
       m.uniforms.uOffset!.value = this.encoding.offset;
     }
-    // Slices that arrived before the renderer existed.
-    for (let k = 0; k < nz; k++) if (volume.isLoaded(k)) this.encodeSlices(k, k + 1);
+    this.bricks = new BrickMax([nx, ny, nz]);
+    const [bx, by, bz] = this.bricks.counts;
+    const bricks = new Data3DTexture(new Float32Array(bx * by * bz), bx, by, bz);
+    bricks.format = RedFormat;
+    bricks.type = FloatType;
+    bricks.internalFormat = 'R32F';
+    bricks.minFilter = bricks.magFilter = NearestFilter;
+    bricks.unpackAlignment = 1;
+    bricks.generateMipmaps = false;
+    this.brickTexture = bricks;
+    this.bricksStale = true;
+    this.rayMaterial.uniforms.uBricks!.value = bricks;
+    (this.rayMaterial.uniforms.uTexToBrick!.value as Vector3).set(nx / BRICK, ny / BRICK, nz / BRICK);
+    this.rayMaterial.uniforms.uBrickCount!.value = [bx, by, bz];
+    // Slices that arrived before the renderer existed, in contiguous runs.
+    for (let k = 0; k < nz; ) {
+      if (!volume.isLoaded(k)) {
+        k++;
+        continue;
+      }
+      let end = k + 1;
+      while (end < nz && volume.isLoaded(end)) end++;
+      this.updateSlices(k, end);
+      k = end;
+    }
 
     const { dims, spacing } = volume.frame;
     const size = [0, 1, 2].map((a) => dims[a]! * spacing[a]!) as Vec3;
@@ -375,34 +463,50 @@ export class GpuRenderer {
     this.rayMesh.frustumCulled = false;
     this.rayScene.add(this.rayMesh);
     (this.rayMaterial.uniforms.uHalf!.value as Vector3).set(size[0] / 2, size[1] / 2, size[2] / 2);
-    this.rayMaterial.uniforms.uStep!.value = Math.min(...spacing);
+    this.baseStep = Math.min(...spacing);
     this.rayMaterial.uniforms.uObjToTex!.value = toMatrix4(
       toTexture(multiply4(volume.frame.displayToFile, objectToDisplay(volume.frame, size)), volume.frame.fileDims),
     );
   }
 
-  /** Call after the viewer's volume received slices [kStart, kEnd). */
+  /** Call after the viewer's volume received slices [kStart, kEnd): converts and uploads them, piece by piece. */
   updateSlices(kStart: number, kEnd: number): void {
-    if (!this.volume || !this.volumeTexture) return;
-    this.encodeSlices(kStart, kEnd);
-    const uploaded = (this.renderer.properties.get(this.volumeTexture) as { __webglTexture?: WebGLTexture }).__webglTexture;
-    if (!uploaded) return; // not on the GPU yet: the first upload (at the next render) sends everything
-    // three.js re-uploads a whole Data3DTexture on needsUpdate; for streaming, send only the new slab.
+    const volume = this.volume;
+    const tex = this.volumeTexture;
+    if (!volume || !tex || this.lost) return;
+    const uploaded = (this.renderer.properties.get(tex) as { __webglTexture?: WebGLTexture }).__webglTexture;
+    if (!uploaded) return;
     const gl = this.gl;
-    const [nx, ny] = this.volume.header.dims;
+    const [nx, ny] = volume.header.dims;
+    const n = volume.sliceLength;
+    const enc = this.encoding!;
+    const data = volume.data;
     this.renderer.state.bindTexture(gl.TEXTURE_3D, uploaded);
     gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
     gl.pixelStorei(gl.UNPACK_FLIP_Y_WEBGL, false);
     gl.pixelStorei(gl.UNPACK_PREMULTIPLY_ALPHA_WEBGL, false);
-    const slab = this.textureData!.subarray(kStart * nx * ny, kEnd * nx * ny);
-    const type = this.encoding!.format === 'r16f' ? gl.HALF_FLOAT : gl.FLOAT;
-    gl.texSubImage3D(gl.TEXTURE_3D, 0, 0, 0, kStart, nx, ny, kEnd - kStart, gl.RED, type, slab);
+    const type = enc.format === 'r16f' ? gl.HALF_FLOAT : gl.FLOAT;
+    const direct = data instanceof Float32Array && enc.format === 'r32f' && volume.slope === 1 && volume.inter === 0;
+    const perPiece = Math.max(1, Math.floor(UPLOAD_PIECE_VOXELS / n));
+    for (let k = kStart; k < kEnd; k += perPiece) {
+      const k1 = Math.min(kEnd, k + perPiece);
+      let pixels: Uint16Array | Float32Array;
+      if (direct) pixels = (data as Float32Array).subarray(k * n, k1 * n);
+      else {
+        const length = (k1 - k) * n;
+        if (!this.scratch || this.scratch.length < length) this.scratch = allocateTexture(enc, Math.min(perPiece, kEnd - kStart) * n);
+        encodeVoxels(data, k * n, k1 * n, this.scratch, enc, volume.slope, volume.inter, 0);
+        pixels = this.scratch.subarray(0, length);
+      }
+      gl.texSubImage3D(gl.TEXTURE_3D, 0, 0, 0, k, nx, ny, k1 - k, gl.RED, type, pixels);
+    }
+    this.bricks!.update(data, kStart, kEnd, volume.slope, volume.inter);
+    this.bricksStale = true;
   }
 
-  private encodeSlices(kStart: number, kEnd: number): void {
-    const v = this.volume!;
-    const n = v.sliceLength;
-    encodeVoxels(v.data, kStart * n, kEnd * n, this.textureData!, this.encoding!, v.slope, v.inter);
+  /** Frees the upload scratch array (call when the last slab has arrived). */
+  uploadsDone(): void {
+    this.scratch = null;
   }
 
   setOverlay(layer: OverlayLayer | null): void {
@@ -489,11 +593,22 @@ export class GpuRenderer {
 
   renderVolume(ctx: CanvasRenderingContext2D, width: number, height: number, p: GpuVolumeParams): void {
     if (!this.volume || this.lost || !this.rayMesh) return;
-    this.rayMaterial.uniforms.uMode!.value = p.mode === 'mip' ? 0 : 1;
+    if (this.bricksStale && this.brickTexture) {
+      (this.brickTexture.image.data as Float32Array).set(this.bricks!.dilated());
+      this.brickTexture.needsUpdate = true;
+      this.bricksStale = false;
+    }
+    const coarse = p.quality === 'coarse';
+    const u = this.rayMaterial.uniforms;
+    u.uMode!.value = p.mode === 'mip' ? 0 : 1;
+    u.uStep!.value = this.baseStep * (coarse ? 2 : 1);
     this.setWindow(this.rayMaterial, p.window);
-    this.prepareTarget(width, height);
+    const w = coarse ? Math.max(1, Math.round(width / 2)) : width;
+    const h = coarse ? Math.max(1, Math.round(height / 2)) : height;
+    this.prepareTarget(w, h);
     this.renderer.render(this.rayScene, p.camera);
-    this.present(ctx, width, height);
+    ctx.imageSmoothingEnabled = true;
+    ctx.drawImage(this.canvas, 0, this.canvas.height - h, w, h, 0, 0, width, height);
   }
 
   /** Physical size of the volume box (mm along R, A, S), for placing the 3D camera. */
@@ -506,7 +621,10 @@ export class GpuRenderer {
   private disposeVolume(): void {
     this.volumeTexture?.dispose();
     this.volumeTexture = null;
-    this.textureData = null;
+    this.scratch = null;
+    this.brickTexture?.dispose();
+    this.brickTexture = null;
+    this.bricks = null;
     if (this.rayMesh) {
       this.rayScene.remove(this.rayMesh);
       this.rayMesh.geometry.dispose();
