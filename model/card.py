@@ -103,7 +103,7 @@ def main(argv=None) -> int:
     analysis = json.load(open(a.analysis)) if a.analysis else None
     print(headline(named, analysis["intervals"] if analysis else None))
     if analysis:
-        print(per_finding(analysis, named.get("shuffled")))
+        print(per_finding(analysis, next((v for k, v in named.items() if "shuffled" in k), None)))
         print(routing_table(analysis))
         print(heatmap_tables(analysis))
         iv = analysis["intervals"]
