@@ -48,3 +48,12 @@ if (watch) {
 }
 // package.json `bin` points at dist/cli.js: `npx ctlens` (npm exec) runs it directly, so it must be executable.
 if (existsSync('dist/cli.js')) chmodSync('dist/cli.js', 0o755);
+// The DICOM codecs' WebAssembly travels beside the bundles (src/core/dicom/wasm-node.ts looks there first).
+import { copyFileSync, mkdirSync } from 'node:fs';
+mkdirSync('dist', { recursive: true });
+for (const [pkg, file] of [
+  ['@cornerstonejs/codec-charls', 'charlswasm_decode.wasm'],
+  ['@cornerstonejs/codec-openjpeg', 'openjpegwasm_decode.wasm'],
+]) {
+  copyFileSync(`node_modules/${pkg}/dist/${file}`, `dist/${file}`);
+}

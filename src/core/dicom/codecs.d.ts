@@ -1,5 +1,5 @@
 // Types for the codec packages that ship none (the shapes used here, from their READMEs and embind classes).
-declare module '@cornerstonejs/codec-charls/decode' {
+declare module '@cornerstonejs/codec-charls/decodewasmjs' {
   interface FrameInfo { width: number; height: number; bitsPerSample: number; componentCount: number }
   interface JpegLSDecoder {
     getEncodedBuffer(length: number): Uint8Array;
@@ -8,11 +8,11 @@ declare module '@cornerstonejs/codec-charls/decode' {
     getFrameInfo(): FrameInfo;
     delete(): void;
   }
-  const factory: (module?: { print?(text: string): void; printErr?(text: string): void }) => Promise<{ JpegLSDecoder: new () => JpegLSDecoder }>;
+  const factory: (module?: { wasmBinary?: Uint8Array; print?(text: string): void; printErr?(text: string): void }) => Promise<{ JpegLSDecoder: new () => JpegLSDecoder }>;
   export default factory;
 }
 
-declare module '@cornerstonejs/codec-openjpeg/decode' {
+declare module '@cornerstonejs/codec-openjpeg/decodewasmjs' {
   interface FrameInfo { width: number; height: number; bitsPerSample: number; componentCount: number; isSigned: boolean }
   interface J2KDecoder {
     getEncodedBuffer(length: number): Uint8Array;
@@ -21,7 +21,7 @@ declare module '@cornerstonejs/codec-openjpeg/decode' {
     getFrameInfo(): FrameInfo;
     delete(): void;
   }
-  const factory: (module?: { print?(text: string): void; printErr?(text: string): void }) => Promise<{ J2KDecoder: new () => J2KDecoder }>;
+  const factory: (module?: { wasmBinary?: Uint8Array; print?(text: string): void; printErr?(text: string): void }) => Promise<{ J2KDecoder: new () => J2KDecoder }>;
   export default factory;
 }
 

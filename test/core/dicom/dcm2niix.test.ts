@@ -27,7 +27,7 @@ function canonicalHu(volume: NiftiVolume) {
 }
 
 describe('core/dicom against dcm2niix', function () {
-  this.timeout(180_000);
+  this.timeout(600_000);
   let out: string;
   before(function () {
     haveDcm2niix(this);
