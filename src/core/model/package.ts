@@ -11,7 +11,8 @@ import type { PreprocessSpec } from './preprocess';
 import type { GraphRole } from './sessions';
 
 /** Major versions of the `ctlens` block this runtime understands. */
-export const SUPPORTED_MAJOR_VERSIONS = [1];
+// 2.0 (the retrained demo) changes weights and sizes, not the package format: both read the same way.
+export const SUPPORTED_MAJOR_VERSIONS = [1, 2];
 
 export const PACKAGE_FILES = [
   'config.json',

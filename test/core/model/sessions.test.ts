@@ -131,7 +131,7 @@ describe('core/model package refusals with real graphs', function () {
   });
 
   it('refuses a newer package version and a missing graph', async () => {
-    editConfig((c) => (c.ctlens.version = '2.0'));
+    editConfig((c) => (c.ctlens.version = '3.0'));
     await assert.rejects(CtLensModel.load(dir), /^ModelError: VersionMismatch/);
     rmSync(join(dir, 'onnx/embed_tokens.onnx'));
     await assert.rejects(CtLensModel.load(dir), /^ModelError: MissingFile: onnx\/embed_tokens\.onnx is missing/);
