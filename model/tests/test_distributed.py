@@ -176,3 +176,20 @@ def test_torchrun_cli(base, two_ranks, tmp_path):
     for stage in ("stage1.pt", "stage2.pt"):
         a, b = params(run / stage), params(two_ranks / stage)
         assert all(torch.equal(a[k], b[k]) for k in a), stage
+
+
+def test_a_dataset_on_disk_trains_and_a_bad_volume_is_skipped_and_counted(tmp_path, capsys):
+    """The synthetic benchmark's files (data.source = synthetic) through the same engine; one volume corrupted."""
+    from model.synth import write_dataset
+
+    write_dataset(str(tmp_path / "syn"), 4, seed=0, split="train", size=(48, 48, 24), n_vqa=3, label_maps=False)
+    bad = sorted((tmp_path / "syn" / "images").iterdir())[1]
+    bad.write_bytes(b"\x1f\x8b broken")
+    preset = dict(TINY4, stage1_steps=2, stage2_steps=1, stage0_steps=1)
+    cfg = from_dict({"preset": preset, "data": {"source": "synthetic", "root": str(tmp_path / "syn"),
+                                                "cache": str(tmp_path / "cache"), "num_workers": 1},
+                     "distributed": {"micro_batch": 2}})
+    assert train_distributed(cfg, str(tmp_path / "run"), env=Env()) == 0
+    ck = torch.load(tmp_path / "run" / "stage2.pt")
+    out = capsys.readouterr().out
+    assert f"skipped volume {bad}" in out and ck["skipped_volumes"] >= 1 and ck["data"]["source"] == "synthetic"
