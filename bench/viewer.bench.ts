@@ -14,6 +14,8 @@
 //   step          ArrowUp over the axial view until the slice views are painted and read back
 //   ArrayBuffers  page ArrayBuffer backing stores after loading and a GC (CDP Runtime.getHeapUsage)
 // Needs chromium and a build (`npm run bench` builds first). CTLENS_BENCH_RUNS sets the runs (default 3).
+// CTLENS_BENCH_BEFORE=DIR also serves another built checkout (e.g. `git archive <commit>` + `npm run build`) and
+// interleaves its runs with this one's, so a before/after comparison shares one machine state.
 //   npm run bench -- viewer
 
 import { existsSync, statSync } from 'node:fs';
@@ -24,6 +26,7 @@ import { chromiumAvailable, launch, openPage, REPO_ROOT, serveStatic } from '../
 import { BIG_CT, generateBigCt } from './big-ct';
 
 const RUNS = Number(process.env.CTLENS_BENCH_RUNS ?? 3);
+const BEFORE = process.env.CTLENS_BENCH_BEFORE;
 const VIEWPORT = { width: 1024, height: 768 };
 
 interface Volume {
@@ -190,6 +193,9 @@ async function main(): Promise<void> {
   console.log(`${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   console.log(`headless Chromium ${VIEWPORT.width}×${VIEWPORT.height}, median of ${RUNS} interleaved runs; times in ms from the bytes in the page`);
   const server = await serveStatic(REPO_ROOT);
+  const trees = [{ name: '', url: server.url }];
+  const before = BEFORE ? await serveStatic(BEFORE) : null;
+  if (before) trees.unshift({ name: 'before ', url: before.url });
   const browsers = { webgl2: await launch(), canvas2d: await launch({ disable3d: true }) };
   const results = new Map<string, Figures[]>();
   const ds = new Map<string, number[]>();
@@ -198,10 +204,12 @@ async function main(): Promise<void> {
       for (const volume of VOLUMES) {
         ds.set(volume.path, [...(ds.get(volume.path) ?? []), await decompressionStreamMs(browsers.webgl2, server.url, volume)]);
         for (const c of CASES) {
-          const key = `${volume.path}|${c.renderer}|${c.layout}`;
-          const f = await measure(browsers[c.renderer], server.url, volume, c);
-          results.set(key, [...(results.get(key) ?? []), f]);
-          process.stderr.write(`  run ${run + 1}/${RUNS} ${volume.label} ${c.renderer} ${c.layout}: ${JSON.stringify(f, (_, v) => (typeof v === 'number' ? Math.round(v) : v))}\n`);
+          for (const tree of trees) {
+            const key = `${tree.name}|${volume.path}|${c.renderer}|${c.layout}`;
+            const f = await measure(browsers[c.renderer], tree.url, volume, c);
+            results.set(key, [...(results.get(key) ?? []), f]);
+            process.stderr.write(`  run ${run + 1}/${RUNS} ${tree.name}${volume.label} ${c.renderer} ${c.layout}: ${JSON.stringify(f, (_, v) => (typeof v === 'number' ? Math.round(v) : v))}\n`);
+          }
         }
       }
     }
@@ -209,6 +217,7 @@ async function main(): Promise<void> {
     await browsers.webgl2.close();
     await browsers.canvas2d.close();
     await server.close();
+    await before?.close();
   }
 
   const head = ['volume', 'renderer', 'layout', 'first slice', 'decoded', 'presented', '÷ DS', 'redraw', '3D redraw', 'rotate', 'refine', 'step', 'ArrayBuffers MB', '÷ raw'];
@@ -217,15 +226,15 @@ async function main(): Promise<void> {
     const dsMs = median(ds.get(volume.path)!);
     const gz = statSync(join(REPO_ROOT, volume.path)).size;
     rows.push([`${volume.label} (${(gz / 1e6).toFixed(0)} MB gz)`, 'DecompressionStream alone', '', '', fmt(dsMs), '', '1.00', '', '', '', '', '', '', '']);
-    for (const c of CASES) {
-      const fs = results.get(`${volume.path}|${c.renderer}|${c.layout}`)!;
+    for (const c of CASES) for (const tree of trees) {
+      const fs = results.get(`${tree.name}|${volume.path}|${c.renderer}|${c.layout}`)!;
       const m = (k: string) => {
         const xs = fs.map((f) => f[k]).filter((v): v is number => typeof v === 'number');
         return xs.length ? median(xs) : null;
       };
       const ab = m('arrayBuffers');
       rows.push([
-        volume.label,
+        tree.name + volume.label,
         c.renderer,
         c.layout,
         fmt(m('first')),

@@ -111,6 +111,9 @@ export function createViewer(host: HTMLElement, options: ViewerOptions = {}): Vi
   return new ViewerImpl(host, options);
 }
 
+/** The WebGL check against the CPU renderer compares every VERIFY_DECIMATION-th pixel in each direction. */
+const VERIFY_DECIMATION = 4;
+
 /** While slices stream in, views repaint at most this often (ms) after the first paint. */
 const LOADING_REPAINT_MS = 200;
 
@@ -168,6 +171,14 @@ class ViewerImpl implements Viewer {
   private loadingTimer: ReturnType<typeof setTimeout> | 0 = 0;
   private keyListener: ((event: KeyboardEvent) => void) | null = null;
   private settledWaiters: (() => void)[] = [];
+  /**
+   * Each slice view's last image without the crosshair, and what it showed: a crosshair move that leaves a
+   * view's slice as it was re-blits the image instead of sampling the volume again, so a slice step renders one
+   * view, not three (issue 11).
+   */
+  private readonly sliceImages = new Map<SliceView, { key: string; canvas: HTMLCanvasElement }>();
+  /** Bumped by changes to what slices show that the image key does not name (a new volume, the overlay). */
+  private imageVersion = 0;
   /** The 3D camera is moving (or moved less than REFINE_AFTER_MS ago): 3D frames are coarse. */
   private rotating = false;
   /** A pointer drags the 3D view (OrbitControls between 'start' and 'end'). */
@@ -289,6 +300,7 @@ class ViewerImpl implements Viewer {
       return;
     }
     this.vol = volume;
+    this.imageVersion++;
     this.firstPaint = false;
     this.gpuChecks = 0;
     this.windowChosen = false;
@@ -421,6 +433,7 @@ class ViewerImpl implements Viewer {
     if (problem) throw new Error(problem);
     if (!this.vol) throw new Error('NoVolume: open a volume before adding an overlay');
     this.layer = createOverlayLayer(this.vol.frame, overlay);
+    this.imageVersion++;
     this.gpu?.setOverlay(this.layer);
     this.dom.root.dataset.overlay = overlay.id;
     this.renderOverlayPanel();
@@ -432,6 +445,7 @@ class ViewerImpl implements Viewer {
   updateOverlayStyle(style: Partial<OverlayStyle>): void {
     if (!this.layer) return;
     this.layer = { ...this.layer, style: { ...this.layer.style, ...style } };
+    this.imageVersion++;
     this.gpu?.setOverlay(this.layer);
     this.syncOverlayControls();
     this.renderLegend();
@@ -454,6 +468,7 @@ class ViewerImpl implements Viewer {
   clearOverlay(id?: string): void {
     if (!this.layer || (id !== undefined && this.layer.overlay.id !== id)) return;
     this.layer = null;
+    this.imageVersion++;
     this.gpu?.setOverlay(null);
     delete this.dom.root.dataset.overlay;
     this.renderOverlayPanel();
@@ -655,13 +670,19 @@ class ViewerImpl implements Viewer {
       ctx.fillRect(0, 0, width, height);
       return;
     }
-    if (this.gpu) {
-      this.gpu.renderSlice(ctx, width, height, { axes, port, slice, window: this.win });
-      if (volume.contiguous > 0 && this.gpuChecks < 3 && !this.verifyGpu(view, ctx, width, height, port, slice)) return;
-    } else {
-      const image = ctx.createImageData(width, height);
-      renderSliceCPU(image, { volume, axes, port, slice, window: this.win, overlay: this.layer, pixelRatio: size.dpr });
-      ctx.putImageData(image, 0, 0);
+    const key = [this.imageVersion, this.rendererKind, this.convention, width, height, slice, port.zoom, port.centerH, port.centerV, this.win.center, this.win.width, volume.loadedCount].join('|');
+    const kept = this.sliceImages.get(view);
+    if (kept && kept.key === key) ctx.drawImage(kept.canvas, 0, 0);
+    else {
+      if (this.gpu) {
+        this.gpu.renderSlice(ctx, width, height, { axes, port, slice, window: this.win });
+        if (volume.contiguous > 0 && this.gpuChecks < 3 && !this.verifyGpu(view, ctx, width, height, port, slice)) return;
+      } else {
+        const image = ctx.createImageData(width, height);
+        renderSliceCPU(image, { volume, axes, port, slice, window: this.win, overlay: this.layer, pixelRatio: size.dpr });
+        ctx.putImageData(image, 0, 0);
+      }
+      this.keepImage(view, key, elements.canvas);
     }
     this.drawCrosshair(view, ctx, port, size.dpr);
     elements.info.textContent = `${slice + 1} / ${volume.frame.dims[axes.n]}`;
@@ -672,6 +693,16 @@ class ViewerImpl implements Viewer {
     }
   }
 
+  /** Keeps a copy of a view's image before the crosshair goes on it (see sliceImages). */
+  private keepImage(view: SliceView, key: string, canvas: HTMLCanvasElement): void {
+    let kept = this.sliceImages.get(view);
+    if (!kept) this.sliceImages.set(view, (kept = { key, canvas: document.createElement('canvas') }));
+    kept.key = key;
+    if (kept.canvas.width !== canvas.width) kept.canvas.width = canvas.width;
+    if (kept.canvas.height !== canvas.height) kept.canvas.height = canvas.height;
+    kept.canvas.getContext('2d')?.drawImage(canvas, 0, 0);
+  }
+
   /**
    * The WebGL output checked against the CPU renderer once there is data to see: a driver that gives a context
    * but draws black (NiiVue's VS Code extension hits this on some Linux machines) switches to the CPU renderer.
@@ -679,20 +710,30 @@ class ViewerImpl implements Viewer {
    */
   private verifyGpu(view: SliceView, ctx: CanvasRenderingContext2D, width: number, height: number, port: ViewPort, slice: number): boolean {
     const volume = this.vol!;
-    const reference = new ImageData(width, height);
+    // The reference is drawn at a quarter of the resolution (a sixteenth of the CPU work: this check runs in the
+    // first paint) and compared with the GPU pixel at the centre of each 4×4 block.
+    const f = VERIFY_DECIMATION;
+    const rw = Math.ceil(width / f);
+    const rh = Math.ceil(height / f);
+    const reference = new ImageData(rw, rh);
     const dpr = this.sizes[view]!.dpr;
-    renderSliceCPU(reference, { volume, axes: this.axes[view], port, slice, window: this.win, overlay: this.layer, pixelRatio: dpr });
+    renderSliceCPU(reference, { volume, axes: this.axes[view], port, slice, window: this.win, overlay: this.layer, pixelRatio: dpr / f });
     const shown = ctx.getImageData(0, 0, width, height).data;
     const ref = reference.data;
     let lit = 0;
     let gpuLit = 0;
     let diff = 0;
-    for (let n = 0; n < ref.length; n += 4) {
-      if (ref[n]! > 24) lit++;
-      if (shown[n]! > 24) gpuLit++;
-      diff += Math.abs(ref[n]! - shown[n]!);
+    for (let y = 0; y < rh; y++) {
+      const sy = Math.min(height - 1, y * f + (f >> 1));
+      for (let x = 0; x < rw; x++) {
+        const r = ref[(y * rw + x) * 4]!;
+        const g = shown[(sy * width + Math.min(width - 1, x * f + (f >> 1))) * 4]!;
+        if (r > 24) lit++;
+        if (g > 24) gpuLit++;
+        diff += Math.abs(r - g);
+      }
     }
-    const pixels = ref.length / 4;
+    const pixels = rw * rh;
     if (lit < pixels * 0.01) return true; // nothing to compare yet; check a later paint
     this.gpuChecks++;
     const meanDiff = diff / pixels;

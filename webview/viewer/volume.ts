@@ -1,8 +1,10 @@
 // The volume as the viewer holds it: the header, frame 0 in the file's own voxel order and datatype (stored values;
-// scaling applied on read), which k-slices have arrived, and running value statistics. Streaming fills it slab by
-// slab; the views draw whatever has arrived.
+// scaling applied on read), which k-slices have arrived, and running value statistics (the range, and per-brick
+// maxima for the 3D view's empty-space skipping, from one pass over each slab). Streaming fills it slab by slab;
+// the views draw whatever has arrived.
 
 import type { NiftiDatatypeName, NiftiHeader, VoxelArray } from '../../src/core/nifti/types';
+import { BrickMax } from './brick-max';
 import { DisplayFrame, displayFrameOf, displayToFileIndex, Vec3 } from './geometry';
 
 const ARRAY_OF: Record<NiftiDatatypeName, { new (n: number): VoxelArray; new (b: ArrayBuffer): VoxelArray }> = {
@@ -42,6 +44,8 @@ export class ViewerVolume {
   /** Finite min and max of the scaled values that have arrived. */
   min = Infinity;
   max = -Infinity;
+  /** Largest scaled value per 8³ brick of the slices that arrived. */
+  readonly bricks: BrickMax;
   private voxels: VoxelArray | null = null;
 
   constructor(readonly header: NiftiHeader) {
@@ -49,6 +53,7 @@ export class ViewerVolume {
     this.sliceLength = header.dims[0] * header.dims[1];
     this.nk = header.dims[2];
     this.loaded = new Uint8Array(this.nk);
+    this.bricks = new BrickMax(header.dims);
   }
 
   /** The voxel array (allocated on first use). */
@@ -94,7 +99,7 @@ export class ViewerVolume {
       }
       this.data.set(slab as never, begin);
     }
-    this.updateStats(begin, end);
+    this.updateStats(kStart, kEnd);
     for (let k = kStart; k < kEnd; k++) {
       if (!this.loaded[k]) {
         this.loaded[k] = 1;
@@ -104,16 +109,8 @@ export class ViewerVolume {
     while (this.contiguous < this.nk && this.loaded[this.contiguous]) this.contiguous++;
   }
 
-  private updateStats(begin: number, end: number): void {
-    const d = this.data;
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let n = begin; n < end; n++) {
-      const v = d[n]!;
-      // NaN fails both comparisons, so NaN voxels in float files never reach the statistics.
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
+  private updateStats(kStart: number, kEnd: number): void {
+    const [lo, hi] = this.bricks.update(this.data, kStart, kEnd, this.slope, this.inter);
     if (lo > hi) return;
     const a = lo * this.slope + this.inter;
     const b = hi * this.slope + this.inter;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { BRICK, BrickMax } from '../../../webview/viewer/render/brick-max';
+import { BRICK, BrickMax } from '../../../webview/viewer/brick-max';
 
-describe('webview/viewer/render/brick-max', () => {
+describe('webview/viewer/brick-max', () => {
   it('keeps each 8³ brick\'s largest scaled value, slab by slab, and dilates by one brick', () => {
     const dims = [20, 9, 17] as const; // partial bricks on every axis
     const data = new Int16Array(dims[0] * dims[1] * dims[2]).fill(-1000);

@@ -39,7 +39,7 @@ import { DisplayFrame, ndcToFileTexMatrix, ndcToOtherTexMatrix, Vec3, ViewAxes, 
 import { colormapLUT, OverlayLayer } from '../overlay-layer';
 import type { ViewerVolume } from '../volume';
 import type { WindowLevel } from '../windowing';
-import { BRICK, BrickMax } from './brick-max';
+import { BRICK } from '../brick-max';
 import { allocateTexture, encodeVoxels, TextureEncoding, textureEncoding } from './texture-data';
 
 /** Most voxels converted per texSubImage3D call: bounds the scratch array (8 MB of half floats). */
@@ -310,7 +310,6 @@ export class GpuRenderer {
   /** Slab-sized conversion buffer for uploads (never the whole volume). */
   private scratch: Uint16Array | Float32Array | null = null;
   private encoding: TextureEncoding | null = null;
-  private bricks: BrickMax | null = null;
   private brickTexture: Data3DTexture | null = null;
   private bricksStale = false;
   private overlayTexture: Data3DTexture | null = null;
@@ -390,6 +389,21 @@ export class GpuRenderer {
       depthTest: false,
       depthWrite: false,
     });
+    this.compileShaders();
+  }
+
+  /**
+   * Compiles both programs now, before any volume arrives: compiling at the first paint cost SwiftShader a few
+   * hundred milliseconds of the time to the first slice (issue 11).
+   */
+  private compileShaders(): void {
+    const box = new Mesh(new BoxGeometry(1, 1, 1), this.rayMaterial);
+    this.rayScene.add(box);
+    const camera = new PerspectiveCamera();
+    this.renderer.compile(this.sliceScene, this.sliceCamera);
+    this.renderer.compile(this.rayScene, camera);
+    this.rayScene.remove(box);
+    box.geometry.dispose();
   }
 
   get contextLost(): boolean {
@@ -431,8 +445,7 @@ export class GpuRenderer {
       m.uniforms.uGain!.value = this.encoding.gain;
       m.uniforms.uOffset!.value = this.encoding.offset;
     }
-    this.bricks = new BrickMax([nx, ny, nz]);
-    const [bx, by, bz] = this.bricks.counts;
+    const [bx, by, bz] = volume.bricks.counts;
     const bricks = new Data3DTexture(new Float32Array(bx * by * bz), bx, by, bz);
     bricks.format = RedFormat;
     bricks.type = FloatType;
@@ -500,7 +513,6 @@ export class GpuRenderer {
       }
       gl.texSubImage3D(gl.TEXTURE_3D, 0, 0, 0, k, nx, ny, k1 - k, gl.RED, type, pixels);
     }
-    this.bricks!.update(data, kStart, kEnd, volume.slope, volume.inter);
     this.bricksStale = true;
   }
 
@@ -594,7 +606,7 @@ export class GpuRenderer {
   renderVolume(ctx: CanvasRenderingContext2D, width: number, height: number, p: GpuVolumeParams): void {
     if (!this.volume || this.lost || !this.rayMesh) return;
     if (this.bricksStale && this.brickTexture) {
-      (this.brickTexture.image.data as Float32Array).set(this.bricks!.dilated());
+      (this.brickTexture.image.data as Float32Array).set(this.volume.bricks.dilated());
       this.brickTexture.needsUpdate = true;
       this.bricksStale = false;
     }
@@ -624,7 +636,6 @@ export class GpuRenderer {
     this.scratch = null;
     this.brickTexture?.dispose();
     this.brickTexture = null;
-    this.bricks = null;
     if (this.rayMesh) {
       this.rayScene.remove(this.rayMesh);
       this.rayMesh.geometry.dispose();
