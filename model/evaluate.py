@@ -59,7 +59,7 @@ def shifted_images(lines: list[dict]) -> dict[str, str]:
 
 
 def predict(package_dir: str, data_path: str, lines: list[dict], max_new_tokens: int | None, progress=None,
-            shuffle_images: bool = False) -> list[dict]:
+            shuffle_images: bool = False, shard: tuple[int, int] | None = None) -> list[dict]:
     """Greedy predictions of the package's PyTorch reference for each line; returns results lines.
 
     As ``ctlens eval`` does: report samples use the package's report prompt (their ``question`` is not read), VQA
@@ -75,7 +75,10 @@ def predict(package_dir: str, data_path: str, lines: list[dict], max_new_tokens:
     except (pkg_mod.PackageError, OSError, KeyError, ValueError) as e:
         raise UsageError(f"cannot load the model package {package_dir}: {e}") from None
     root = os.path.dirname(os.path.abspath(data_path))
-    swap = shifted_images(lines) if shuffle_images else {}
+    swap = shifted_images(lines) if shuffle_images else {}  # from every line, so shards shuffle alike
+    if shard is not None:  # shard i of N: lines i, i+N, i+2N … (as ``ctlens eval --shard``); merge = score them all
+        i, n = shard
+        lines = lines[i::n]
     out = []
     for k, line in enumerate(lines, 1):
         name = str(line.get("image", ""))
@@ -105,12 +108,14 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python3 -m model.evaluate", description=__doc__.split("\n\n")[0])
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--package", help="model package folder (runs the model)")
-    src.add_argument("--predictions", help="results jsonl to score as is")
+    src.add_argument("--predictions", nargs="+", help="results jsonl to score as is (several: the shards, merged)")
     p.add_argument("--data", help="dataset.jsonl (with --package)")
     p.add_argument("--limit", type=int, help="only the first N lines")
     p.add_argument("--out", help="write results lines here (with --package)")
     p.add_argument("--max-new-tokens", type=int, help="default: the package's generation_config.json")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--shard", help="i/N: predict only lines i, i+N, … (0-based; with --package); score the merged "
+                                   "shards with --predictions shard*.jsonl")
     p.add_argument("--shuffle-images", action="store_true",
                    help="control run: answer each line on another case's volume (with --package)")
     a = p.parse_args(argv)
@@ -123,8 +128,19 @@ def main(argv=None) -> int:
         return 2
 
     try:
+        shard = None
+        if a.shard:
+            try:
+                i, n = (int(x) for x in a.shard.split("/"))
+                assert n >= 1 and 0 <= i < n
+            except (ValueError, AssertionError):
+                raise UsageError(f"--shard wants i/N with 0 <= i < N, got {a.shard!r}") from None
+            shard = (i, n)
         if a.predictions:
-            lines = read_jsonl(a.predictions)
+            lines = [l for path in a.predictions for l in read_jsonl(path)]
+            ids = [l.get("id") for l in lines]
+            if len(set(ids)) < len(ids):
+                raise UsageError("the merged predictions repeat ids (the same shard twice?)")
             if a.limit is not None:
                 lines = lines[: a.limit]
         else:
@@ -139,7 +155,7 @@ def main(argv=None) -> int:
                 if k == n or k % max(1, n // 20) == 0:
                     print(f"evaluate: {k}/{n} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
 
-            lines = predict(a.package, a.data, lines, a.max_new_tokens, progress, a.shuffle_images)
+            lines = predict(a.package, a.data, lines, a.max_new_tokens, progress, a.shuffle_images, shard)
             if a.out:
                 with open(a.out, "w", encoding="utf-8") as f:
                     for line in lines:
