@@ -1,7 +1,7 @@
 // Model-package fuzz at scale (issue 14): CTLENS_PACKAGE_FUZZ_CASES (default 1,200) damaged copies of the bundled
 // package — JSON values changed, deleted or retyped, JSON text truncated or bit-flipped, graphs truncated,
 // bit-flipped or overwritten — each read, preprocessed, loaded on the CPU and run as `ctlens report` would. Prints
-// the outcome counts per file; the goal is zero internal errors, zero hangs and zero crashes. The CI test runs 100
+// the outcome counts per file; the goal is zero internal errors, zero hangs and zero crashes. The CI test runs 80
 // cases of another seed in-process (test/core/model/package-fuzz.test.ts).
 //
 // The cases run in a worker process watched from here: a synchronous loop (which no in-process timeout can

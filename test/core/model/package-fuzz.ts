@@ -1,4 +1,4 @@
-// The model-package fuzzer (issue 14), shared by the CI test (test/core/model/package-fuzz.test.ts, a few hundred
+// The model-package fuzzer (issue 14), shared by the CI test (test/core/model/package-fuzz.test.ts, 80
 // cases) and the benchmark (bench/package-fuzz.bench.ts, thousands). Every case is a copy of the bundled package
 // with one file damaged — a JSON value changed, deleted or retyped, JSON text truncated or bit-flipped, a graph
 // truncated, bit-flipped or zeroed over a range — and goes the way `ctlens report` goes: read and check the
