@@ -12,10 +12,12 @@
 //   3D redraw     the 3D view alone redrawn at full quality (2×2)
 //   rotate        one pointer move of an orbit drag on the 3D view until it is painted (coarse quality), via CDP
 //   step          ArrowUp over the axial view until the slice views are painted and read back
-//   ArrayBuffers  page ArrayBuffer backing stores after loading and a GC (CDP Runtime.getHeapUsage)
+//   ArrayBuffers  page ArrayBuffer backing stores after loading and a GC (CDP Runtime.getHeapUsage), less those of
+//                 the same page with no file (the viewer's own, about 1 MB), over the raw voxel bytes
 // Needs chromium and a build (`npm run bench` builds first). CTLENS_BENCH_RUNS sets the runs (default 3).
 // CTLENS_BENCH_BEFORE=DIR also serves another built checkout (e.g. `git archive <commit>` + `npm run build`) and
 // interleaves its runs with this one's, so a before/after comparison shares one machine state.
+// CTLENS_BENCH_VOLUMES=head (or big) runs one volume only.
 //   npm run bench -- viewer
 
 import { existsSync, statSync } from 'node:fs';
@@ -36,10 +38,12 @@ interface Volume {
   rawBytes: number;
 }
 
-const VOLUMES: Volume[] = [
+const ALL_VOLUMES: Volume[] = [
   { label: 'head CT 256×256×108', path: '/media/samples/head_ct_invesalius.nii.gz', rawBytes: 256 * 256 * 108 * 2 },
   { label: 'big CT 512×512×400', path: '/.cache/bench/ct_512x512x400_int16_v1.nii.gz', rawBytes: 512 * 512 * 400 * 2 },
 ];
+
+const VOLUMES = ALL_VOLUMES.filter((v) => !process.env.CTLENS_BENCH_VOLUMES || process.env.CTLENS_BENCH_VOLUMES.split(',').some((w) => v.label.startsWith(w)));
 
 interface Case {
   renderer: 'webgl2' | 'canvas2d';
@@ -197,6 +201,14 @@ async function main(): Promise<void> {
   const before = BEFORE ? await serveStatic(BEFORE) : null;
   if (before) trees.unshift({ name: 'before ', url: before.url });
   const browsers = { webgl2: await launch(), canvas2d: await launch({ disable3d: true }) };
+  const empty = new Map<string, number>();
+  for (const tree of trees) {
+    for (const [name, browser] of Object.entries(browsers)) {
+      const { page } = await openPage(browser, `${tree.url}/webview/standalone.html`, VIEWPORT);
+      empty.set(`${tree.name}|${name}`, (await pageArrayBuffers(page)) ?? 0);
+      await page.close();
+    }
+  }
   const results = new Map<string, Figures[]>();
   const ds = new Map<string, number[]>();
   try {
@@ -232,7 +244,8 @@ async function main(): Promise<void> {
         const xs = fs.map((f) => f[k]).filter((v): v is number => typeof v === 'number');
         return xs.length ? median(xs) : null;
       };
-      const ab = m('arrayBuffers');
+      const all = m('arrayBuffers');
+      const ab = all === null ? null : all - empty.get(`${tree.name}|${c.renderer}`)!;
       rows.push([
         tree.name + volume.label,
         c.renderer,
