@@ -88,12 +88,18 @@ def per_slice_tokens(model, pixels: torch.Tensor, freeze: int) -> torch.Tensor:
     return T.trainable_suffix(model, x, pixels.shape[0], freeze)
 
 
-def global_counts(env: Env, batches: list[dict | None], fmask: torch.Tensor, k_moe: int) -> dict:
-    """The normalisers of the one-process loss over the union of every rank's micro-batch."""
-    n = [0.0 if b is None else float(b["input_ids"].shape[0]) for b in batches]
-    w = [0.0 if b is None else float((b["weights"][:, 1:] * (b["labels"][:, 1:] != -100)).sum()) for b in batches]
-    tot = env.all_sum(n + w + [float(fmask.sum())])
-    k = len(batches)
+def global_counts(env: Env, micro: list[tuple[list, torch.Tensor]], k_moe: int) -> dict:
+    """The normalisers of the one-process loss over the union of every rank's micro-batches of a step:
+    ``micro`` = [(sub-batches, finding mask)] for each accumulated micro-batch of this rank."""
+    k = len(micro[0][0])
+    n, w, f = [0.0] * k, [0.0] * k, 0.0
+    for batches, fmask in micro:
+        for i, b in enumerate(batches):
+            if b is not None:
+                n[i] += float(b["input_ids"].shape[0])
+                w[i] += float((b["weights"][:, 1:] * (b["labels"][:, 1:] != -100)).sum())
+        f += float(fmask.sum())
+    tot = env.all_sum(n + w + [f])
     return {"n": tot[:k], "w": tot[k : 2 * k], "rows": sum(tot[:k]), "find_rows": tot[2 * k], "k_moe": k_moe}
 
 
@@ -109,7 +115,7 @@ class LocalLoss(nn.Module):
         # (torch 1.13's autocast initialises CUDA even when disabled with bf16: no context at all off CUDA)
         return torch.autocast("cuda", dtype=torch.bfloat16) if self.bf16 else contextlib.nullcontext()
 
-    def forward(self, pixels, case_rows, batches, findings, fmask, counts):
+    def forward(self, pixels, case_rows, batches, findings, fmask, counts, aux_scale: float = 1.0):
         model = self.model
         with self.amp():
             tokens = per_slice_tokens(model, pixels, self.freeze)[case_rows]
@@ -133,7 +139,7 @@ class LocalLoss(nn.Module):
             w = b["weights"][:, 1:].reshape(-1) * (labels != -100)
             ce = ce + (tok_ce * w).sum() / max(counts["w"][i], 1e-6) * (counts["n"][i] / counts["rows"])
             start += m
-        loss = self.world * ce + model.cfg.encoder.moe.aux_loss_weight * aux.float()
+        loss = self.world * ce + aux_scale * model.cfg.encoder.moe.aux_loss_weight * aux.float()
         parts = {"ce": ce.detach(), "aux": aux.detach().float()}
         if self.gate_task_weight > 0 and routing is not None:
             gates = routing[0].float()  # [B,K,G]
@@ -279,25 +285,31 @@ def ddp_loop(name: str, path: str, model, groups: list[dict], steps: int, preset
         for g in opt.param_groups:
             g["lr"] = g["base_lr"] * scale
         parts_sum: dict[str, float] = {}
+        # The step's micro-batches are collated first, so that the loss is normalised over all of them: accumulating
+        # a micro-batches of b cases is the step of one micro-batch of a·b cases (up to float rounding).
+        ta = time.time()
+        micro_list = []
         for a in range(accum):
-            ta = time.time()
             epoch, items = next(batches)
             b = collate_cases(items, tok, n_img, preset, model.cfg.llm.max_positions)
             for key, reason in b["skipped"]:
                 T.log(f"rank {env.rank}: skipped volume {key}: {reason}")
             skipped, truncated = skipped + len(b["skipped"]), truncated + b["truncated"]
+            micro_list.append(b)
+        counts = global_counts(env, [(b["batches"], b["fmask"]) for b in micro_list], len(model.encoder.moe_layers))
+        tb = time.time()
+        t_data += tb - ta
+        for a, b in enumerate(micro_list):
             b = _to(b, env.device)
-            counts = global_counts(env, b["batches"], b["fmask"], len(model.encoder.moe_layers))
-            tb = time.time()
-            t_data += tb - ta
             sync = contextlib.nullcontext() if (env.world == 1 or a == accum - 1) else ddp.no_sync()
             with sync:
-                loss, parts = ddp(b["pixels"], b["case_rows"], b["batches"], b["findings"], b["fmask"], counts)
-                (loss / accum).backward()
-            for k, v in parts.items():
-                parts_sum[k] = parts_sum.get(k, 0.0) + float(v) / accum
+                loss, parts = ddp(b["pixels"], b["case_rows"], b["batches"], b["findings"], b["fmask"], counts,
+                                  1.0 / accum)
+                loss.backward()
+            for k, v in parts.items():  # shares of the step's means; aux: the mean over micro-batches
+                parts_sum[k] = parts_sum.get(k, 0.0) + float(v) / (accum if k == "aux" else 1)
             n_vol += b["pixels"].shape[0]
-            t_step += time.time() - tb
+        t_step += time.time() - tb
         tc = time.time()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()

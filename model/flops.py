@@ -62,7 +62,7 @@ def measure(p, stage2: bool = True) -> float:
     hu = np.zeros((1, p.slices, p.image_size, p.image_size), np.float16) - 500
     ds = CaseDataset([case], p.preprocess(), 0, 2, max(1, p.batch_vqa // p.batch_reports), hu_array=hu)
     b = collate_cases([ds[0]], tok, model.cfg.num_image_tokens, p, 10 ** 6)
-    counts = global_counts(Env(), b["batches"], b["fmask"], 1)
+    counts = global_counts(Env(), [(b["batches"], b["fmask"])], 1)
     loss_fn = LocalLoss(model, p, 0, 1, 0.0, False)
     with torch.no_grad(), profile(activities=[ProfilerActivity.CPU], with_flops=True) as prof:
         loss_fn(b["pixels"], b["case_rows"], b["batches"], b["findings"], b["fmask"], counts)

@@ -1,5 +1,6 @@
 """Distributed training (model/distributed.py) on CPU with gloo, the tiny model, 4 cases, a few steps:
-2 ranks × micro-batch 1 = 1 process × micro-batch 2 (stage 1, to float rounding), and a run whose rank 1 is
+2 ranks × micro-batch 1 = 1 process × micro-batch 2 = 2 accumulated micro-batches of 1 (stage 1, to float
+rounding), and a run whose rank 1 is
 SIGKILLed mid-stage, restarted like ``torchrun --max-restarts`` does, ends bit-for-bit on the uninterrupted run.
 
 Ranks are forked from the test process (no second torch import; the real launcher is exercised by
@@ -29,8 +30,9 @@ TINY4 = dict(dataclasses.asdict(T.PRESETS["tiny"]), name="tiny4", train_cases=4,
 TOL = 2e-5  # max |Δ parameter| after 4 AdamW steps at lr 5e-4 (measured: see model/README.md)
 
 
-def config(micro: int, workers: int = 0):
-    return from_dict({"preset": TINY4, "data": {"num_workers": workers}, "distributed": {"micro_batch": micro}})
+def config(micro: int, workers: int = 0, accum: int = 1):
+    return from_dict({"preset": TINY4, "data": {"num_workers": workers},
+                      "distributed": {"micro_batch": micro, "grad_accum": accum}})
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +108,13 @@ def test_two_ranks_equal_one_process_with_twice_the_batch(base, two_ranks, capsy
     moved = max(float((a[k] - s0[k]).abs().max()) for k in s0 if k in a and a[k].shape == s0[k].shape)
     print(f"stage 1: max |Δ| 1 process × 2 vs 2 ranks × 1 = {diff:.2e} (parameters moved up to {moved:.2e})")
     assert diff < TOL and moved > 100 * TOL
+    # gradient accumulation: 2 micro-batches of 1 case = 1 micro-batch of 2 (the step's loss normalised over both)
+    acc = fresh(base, "accum")
+    assert train_distributed(config(1, accum=2), str(acc), env=Env()) == 0
+    c = params(acc / "stage1.pt")
+    diff_acc = max(float((a[k] - c[k]).abs().max()) for k in a)
+    print(f"stage 1: max |Δ| 1 process × 2 vs 2 accumulated × 1 = {diff_acc:.2e}")
+    assert diff_acc < TOL
     ck = torch.load(two_ranks / "stage2.pt")
     assert ck["world"] == 2 and ck["routed"] and ck["skipped_volumes"] == 0
     assert T.checkpoint_model(str(two_ranks / "stage2.pt")) is not None  # the export path reads it
@@ -135,7 +144,7 @@ def test_local_loss_is_multitask_loss_on_one_process_and_checkpointing_keeps_gra
 
     ds = CaseDataset(cases_from_builtin(data["lines"]), preset.preprocess(), 0, 2, 2, hu_array=data["hu"])
     b = collate_cases([ds[0], ds[1]], tok, model.cfg.num_image_tokens, preset, preset.max_positions)
-    counts = global_counts(Env(), b["batches"], b["fmask"], 1)
+    counts = global_counts(Env(), [(b["batches"], b["fmask"])], 1)
 
     def grads(ac: bool):
         m = T.copy.deepcopy(model)
