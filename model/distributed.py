@@ -27,6 +27,7 @@ import dataclasses
 import datetime
 import os
 import signal
+import sys
 import time
 
 import numpy as np
@@ -368,7 +369,14 @@ def train_distributed(cfg, run: str, package: str | None = None, env: Env | None
     log(f"distributed: world {env.world}, backend {dist.get_backend() if env.world > 1 else 'none'}, "
         f"device {env.device}, micro-batch {dcfg.micro_batch or preset.batch_reports} cases × accumulation "
         f"{dcfg.grad_accum}, data {cfg.data.source}")
-    idx = None if cfg.data.source == "builtin" else load_index(cfg.data, log)
+    try:
+        idx = None if cfg.data.source == "builtin" else load_index(cfg.data, log)
+    except (OSError, ValueError) as e:  # a missing folder, a CSV without its columns: before anything trains
+        print(f"model.train: data: {e}", file=sys.stderr, flush=True)
+        return 2
+    if idx is not None and not idx.samples:
+        print(f"model.train: data: no usable sample in {cfg.data.root or cfg.data.path}", file=sys.stderr, flush=True)
+        return 2
     tok = T.build_tokenizer() if cfg.data.source in ("builtin", "synthetic") else build_tokenizer_for(idx)
     # stage 0 on rank 0, the others wait (the collective timeout is distributed.timeout_min)
     stage0 = os.path.join(run, "stage0.pt")

@@ -84,3 +84,13 @@ def test_main_refuses_a_bad_config_before_training(tmp_path, capsys, monkeypatch
     path.write_text(json.dumps(bad))
     assert T.main(["--config", str(path)]) == 2
     assert "patch_size 7" in capsys.readouterr().err
+
+
+def test_a_missing_dataset_is_refused_before_training(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(T, "train_stage0", lambda *a: pytest.fail("trained"))
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    cfg = {**base(), "data": {"source": "ct-rate", "root": str(tmp_path / "nowhere")}}
+    path = tmp_path / "ctrate.json"
+    path.write_text(json.dumps(cfg))
+    assert T.main(["--config", str(path), "--out", str(tmp_path / "run")]) == 2
+    assert "no radiology_text_reports/train_reports.csv" in capsys.readouterr().err
