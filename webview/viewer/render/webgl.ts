@@ -5,8 +5,8 @@
 //
 // Issue 11: the page keeps one copy of the volume (the viewer's voxel array): the texture's storage is allocated
 // empty and every slab is converted through a small scratch array and sent with texSubImage3D as it arrives. The
-// MIP skips empty space brick by brick (brick-max.ts) and stops once a ray is as bright as the window shows, and
-// the 3D view renders coarse (half resolution, double step) while the camera moves.
+// MIP and the volume render skip empty space brick by brick (brick-max.ts), the MIP stops once a ray is as bright
+// as the window shows, and the 3D view renders coarse (half resolution, double step) while the camera moves.
 
 import {
   ClampToEdgeWrapping,
@@ -136,16 +136,21 @@ uniform ivec3 uBrickCount;
 in vec3 vPos;
 out vec4 outColor;
 
-// MIP without an overlay, skipping every brick that cannot brighten the pixel (see brick-max.ts). Samples lie on
-// the ray's grid tn + (i + 0.5)·dt whether or not bricks were skipped, so the image equals the plain march's.
-float skippingMip(vec3 ro, vec3 rd, float tn, float tf, float dt) {
+// The ray-march without an overlay, skipping every brick that cannot change the pixel (see brick-max.ts): for the
+// MIP a brick at most as bright as the window's lower edge or the brightest value met so far, for the volume
+// render a brick at most the lower edge (zero opacity there). Samples lie on the ray's grid tn + (i + 0.5)·dt
+// whether or not bricks were skipped, so the image equals the plain march's. Returns the colour.
+vec3 skippingMarch(vec3 ro, vec3 rd, float tn, float tf, float dt) {
   vec3 tro = (uObjToTex * vec4(ro, 1.0)).xyz;
   vec3 trd = (uObjToTex * vec4(rd, 0.0)).xyz;
   vec3 bro = tro * uTexToBrick;
   vec3 brd = trd * uTexToBrick;
   vec3 invAbs = 1.0 / max(abs(brd), vec3(1e-20));
+  bool mip = uMode == 0;
   float upper = uLower + 1.0 / uInvWidth;
   float best = -1e30;
+  vec3 acc = vec3(0.0);
+  float alpha = 0.0;
   float t = tn;
   for (int guard = 0; guard < 1024; guard++) {
     if (t >= tf) break;
@@ -155,19 +160,30 @@ float skippingMip(vec3 ro, vec3 rd, float tn, float tf, float dt) {
     vec3 dist = mix(bp - lo, lo + 1.0 - bp, step(0.0, brd));
     vec3 ta = max(dist, vec3(0.0)) * invAbs;
     float tExit = min(tf, max(t + min(min(ta.x, ta.y), ta.z), t + 0.01 * dt));
-    if (texelFetch(uBricks, b, 0).r > max(best, uLower)) {
+    if (texelFetch(uBricks, b, 0).r > (mip ? max(best, uLower) : uLower)) {
       float s = tn + (ceil((t - tn) / dt - 0.5) + 0.5) * dt;
       for (int i = 0; i < 4096; i++) {
         if (s >= tExit) break;
         vec3 tc = tro + trd * s;
-        if (inVolume(tc)) best = max(best, volumeValue(tc));
         s += dt;
+        if (!inVolume(tc)) continue;
+        float v = volumeValue(tc);
+        if (mip) best = max(best, v);
+        else {
+          // As the plain march below: opacity grows with the windowed value, per mm.
+          float w = clamp((v - uLower) * uInvWidth, 0.0, 1.0);
+          float a = 1.0 - exp(-w * w * 0.35 * dt);
+          acc += (1.0 - alpha) * a * mix(vec3(0.55, 0.35, 0.25), vec3(1.0, 0.97, 0.9), w);
+          alpha += (1.0 - alpha) * a;
+          if (alpha > 0.97) return acc;
+        }
       }
-      if (best >= upper) break; // as bright as the window shows: nothing further along can change the pixel
+      // As bright as the window shows: nothing further along can change the pixel.
+      if (mip && best >= upper) break;
     }
     t = tExit;
   }
-  return best;
+  return mip ? vec3(clamp((best - uLower) * uInvWidth, 0.0, 1.0)) : acc;
 }
 
 void main() {
@@ -183,9 +199,8 @@ void main() {
   if (tf <= tn) { outColor = vec4(0.0, 0.0, 0.0, 1.0); return; }
   int n = int(clamp((tf - tn) / uStep, 1.0, 2048.0));
   float dt = (tf - tn) / float(n);
-  if (uMode == 0 && uOverlayMode == 0) {
-    float best = skippingMip(ro, rd, tn, tf, dt);
-    outColor = vec4(vec3(clamp((best - uLower) * uInvWidth, 0.0, 1.0)), 1.0);
+  if (uOverlayMode == 0) {
+    outColor = vec4(skippingMarch(ro, rd, tn, tf, dt), 1.0);
     return;
   }
   float best = -1e30;
