@@ -244,6 +244,33 @@ export function tokenizerIdProblem(json: Json, vocabSize: number): string | null
   for (const t of (json.added_tokens as unknown[] | undefined) ?? []) {
     const o = (typeof t === 'object' && t !== null ? t : {}) as Json;
     if (!ok(o.id)) return `its added token ${shown(o.content)} has id ${shown(o.id)}, not a token id below vocab_size ${vocabSize}`;
+    const bad = addedTokenProblem(o);
+    if (bad) return `its added token ${shown(o.content)} ${bad}`;
+  }
+  return null;
+}
+
+/** An added token's fields as the tokenizer library reads them: a non-empty string and boolean flags. Seen in the
+ * package fuzz: `rstrip: "{question}"` or `single_word: [1, 1, 1]` made the library's token splitting hang. */
+function addedTokenProblem(o: Json): string | null {
+  if (typeof o.content !== 'string' || o.content === '') return 'has no content string';
+  for (const flag of ['single_word', 'lstrip', 'rstrip', 'normalized', 'special']) {
+    if (o[flag] !== undefined && typeof o[flag] !== 'boolean') return `has ${flag} ${JSON.stringify(o[flag])?.slice(0, 40)}, not true or false`;
+  }
+  return null;
+}
+
+/** tokenizer_config.json's added_tokens_decoder (id → added token), checked like tokenizer.json's added_tokens. */
+export function tokenizerConfigProblem(config: Json, vocabSize: number): string | null {
+  const dec = config.added_tokens_decoder;
+  if (dec === undefined) return null;
+  if (typeof dec !== 'object' || dec === null || Array.isArray(dec)) return 'added_tokens_decoder is not an object';
+  for (const [id, t] of Object.entries(dec)) {
+    const n = Number(id);
+    if (!(Number.isInteger(n) && n >= 0 && n < vocabSize)) return `added_tokens_decoder has id ${JSON.stringify(id).slice(0, 40)}, not a token id below vocab_size ${vocabSize}`;
+    if (typeof t !== 'object' || t === null || Array.isArray(t)) return `added_tokens_decoder.${id} is not an object`;
+    const bad = addedTokenProblem(t as Json);
+    if (bad) return `added_tokens_decoder.${id} ${bad}`;
   }
   return null;
 }
@@ -411,6 +438,8 @@ export async function readModelPackage(dir: string, options: ReadPackageOptions 
   const tokenizerConfig = await readJson(root, 'tokenizer_config.json');
   const idProblem = tokenizerIdProblem(tokenizerJson, decoder.vocabSize);
   if (idProblem) throw new ModelError('BadConfig', `tokenizer.json: ${idProblem}`);
+  const configProblem = tokenizerConfigProblem(tokenizerConfig, decoder.vocabSize);
+  if (configProblem) throw new ModelError('BadConfig', `tokenizer_config.json: ${configProblem}`);
   for (const id of generation.eosTokenIds) {
     if (id >= decoder.vocabSize) throw new ModelError('BadConfig', `generation_config.json: eos_token_id ${id} is outside the vocabulary of ${decoder.vocabSize}`);
   }

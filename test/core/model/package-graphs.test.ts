@@ -171,6 +171,23 @@ describe('core/model package checked against its graphs', function () {
     await assert.rejects(readModelPackage(dir), /^ModelError: BadConfig: tokenizer\.json: it maps .* to \[3000000000000000,1,1\]/);
   });
 
+  it('added tokens with flags that are not booleans are refused before the tokenizer is built (they hung it)', async () => {
+    const file = join(dir, 'tokenizer_config.json');
+    const c = JSON.parse(readFileSync(file, 'utf8'));
+    const id = Object.keys(c.added_tokens_decoder)[0]!;
+    c.added_tokens_decoder[id].single_word = [1, 1, 1];
+    writeFileSync(file, JSON.stringify(c));
+    await assert.rejects(
+      readModelPackage(dir),
+      new RegExp(`^ModelError: BadConfig: tokenizer_config\\.json: added_tokens_decoder\\.${id} has single_word \\[1,1,1\\], not true or false`),
+    );
+    const tfile = join(dir, 'tokenizer.json');
+    const t = JSON.parse(readFileSync(tfile, 'utf8'));
+    t.added_tokens[0].rstrip = '{question}';
+    writeFileSync(tfile, JSON.stringify(t));
+    await assert.rejects(readModelPackage(dir), /^ModelError: BadConfig: tokenizer\.json: its added token .* has rstrip "\{question\}", not true or false/);
+  });
+
   it('a user error from the CLI is one line with no stack', async () => {
     editConfig((c) => (c.ctlens.input_size = [3e15, 1, 1]));
     const r = await runIn(report, [PHANTOM, '--model', dir, '--ep', 'cpu']);
