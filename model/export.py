@@ -34,6 +34,8 @@ from .tokenizer import WordTokenizer
 OPSET = 17
 CTLENS_VERSION = "2.0"
 DEFAULT_GROUP_NAMES = ["group 0", "group 1"]
+WINDOW_NAMES = {(-600.0, 1500.0): "lung", (40.0, 400.0): "soft tissue", (400.0, 1800.0): "bone",
+                (-950.0, 100.0): "low attenuation"}
 
 
 class VisionEncoderGraph(nn.Module):
@@ -181,7 +183,7 @@ def config_json(model: CTLensMLLM, tok: WordTokenizer, pre: PreprocessConfig, me
             "version": CTLENS_VERSION,
             "input_size": list(pre.input_size),
             "hu_windows": [[float(l), float(w)] for l, w in pre.hu_windows],
-            "hu_window_names": ["lung", "soft tissue", "bone"],
+            "hu_window_names": [WINDOW_NAMES.get((float(l), float(w)), f"L{l:g}/W{w:g}") for l, w in pre.hu_windows],
             "mean": list(pre.mean),
             "std": list(pre.std),
             "orientation": "RAS",

@@ -39,7 +39,7 @@ from .tokenizer import WordTokenizer
 from .transfer import EncoderConfig, transfer_2d_to_3d
 from .vit2d import ViTConfig
 
-STAGE_CODE = {"stage0": 0, "stage1": 1, "stage2": 2, "onestage": 3}
+STAGE_CODE = {"stage0": 0, "stage1": 1, "stage2": 2, "onestage": 3, "stage3": 4}
 
 
 @dataclass
@@ -90,6 +90,11 @@ class Preset:
     decision_weight: float = 1.0  # CE weight of a sentence's first answer token (where a finding's polarity is)
     gate_task_weight: float = 0.0  # > 0: the text-guided group gate is supervised with the task (group i = task i)
     expert_noise: float = 0.0  # symmetry breaking at upcycling (TGHMoE.upcycle)
+    # Stage 3 (0 steps: none): the input's HU windows become ``stage3_windows`` and the whole routed model trains on
+    # for ``stage3_steps`` at ``stage3_lr`` — how package 2.0 gained a low-attenuation channel (model/README.md).
+    stage3_steps: int = 0
+    stage3_windows: list | None = None
+    stage3_lr: float = 3e-4
     warmup: int = 50
     checkpoint_every: int = 100
     log_every: int = 20
@@ -119,6 +124,14 @@ PRESETS = {
     "demo": Preset("demo", image_size=128, patch_size=32, slices=32, pooling=[4, 2, 2], summary_max=True,
                    group_names=list(TASKS), train_cases=10000, stage0_steps=800, stage1_steps=2400, stage2_steps=1000, stage2_rest_lr=1.5e-4,
                    freeze_blocks=0, shared_cases=True, decision_weight=4.0, gate_task_weight=0.2, expert_noise=0.05),
+    # The card's window experiment: the demo, then 600 steps with the lung window replaced by a low-attenuation
+    # window (L −950 / W 100). Run it in the demo's run folder to reuse its stages 0–2:
+    #   python3 -m model.train --preset demo_law --out model/runs/demo
+    "demo_law": Preset("demo_law", image_size=128, patch_size=32, slices=32, pooling=[4, 2, 2], summary_max=True,
+                       group_names=list(TASKS), train_cases=10000, stage0_steps=800, stage1_steps=2400,
+                       stage2_steps=1000, stage2_rest_lr=1.5e-4, freeze_blocks=0, shared_cases=True,
+                       decision_weight=4.0, gate_task_weight=0.2, expert_noise=0.05, stage3_steps=600,
+                       stage3_windows=[[-950.0, 100.0], [40.0, 400.0], [400.0, 1800.0]]),
     # The 1.0 recipe (16×64×64, frozen blocks 0–1, 1000 cases), for comparison runs.
     "demo1": Preset("demo1"),
     # A few seconds end to end: the pipeline test (tiny model, 3 cases, a handful of steps per stage).
@@ -604,6 +617,38 @@ def train_ct(preset: Preset, tok: WordTokenizer, run: str, stage0_path: str, dat
     return final
 
 
+def train_stage3(preset: Preset, tok: WordTokenizer, run: str, stage2_path: str, data: dict) -> str:
+    """Stage 3: the trained routed model continues on ``stage3_windows`` (every parameter at ``stage3_lr``, the
+    stage-2 losses and gate supervision). Returns ``<run>/stage3.pt``, whose preprocessing carries the new windows."""
+    final = os.path.join(run, "stage3.pt")
+    if os.path.exists(final):
+        return final
+    model = checkpoint_model(stage2_path)
+    pre = PreprocessConfig(input_size=[preset.slices, preset.image_size, preset.image_size],
+                           hu_windows=[tuple(w) for w in preset.stage3_windows])
+    n_img = model.cfg.num_image_tokens
+    batches = CTBatches(tok, data["lines"], n_img, preset, "stage3")
+
+    def tokens_for(indices: list[int]) -> torch.Tensor:
+        unique = sorted(set(indices))
+        x = frozen_prefix(model, hu_batch_to_pixels(data["hu"][unique], pre), 0)
+        x = trainable_suffix(model, x, len(unique), 0)
+        return x[torch.tensor([unique.index(i) for i in indices])]
+
+    def step(step_index: int):
+        idx, bs = batches(step_index)
+        return multitask_loss(model, tokens_for(idx), bs, findings=batches.labels(idx),
+                              finding_weight=preset.finding_loss_weight, gate_task_weight=preset.gate_task_weight)
+
+    for q in model.parameters():
+        q.requires_grad_(True)
+    log(f"stage3: HU windows {preset.stage3_windows}, everything at {preset.stage3_lr}, {preset.stage3_steps} steps")
+    extra = {"vocab": tok.vocab, "preprocess": asdict(pre), "variant": asdict(Variant()), "preset": preset.name}
+    run_loop("stage3", final, model, [{"params": list(model.parameters()), "lr": preset.stage3_lr}],
+             preset.stage3_steps, preset, step, extra)
+    return final
+
+
 def upcycle_experts(model: CTLensMLLM, preset: Preset, variant: Variant) -> None:
     gen = torch.Generator().manual_seed(7 + preset.seed + 1000 * variant.seed)
     for layer in model.encoder.moe_layers:
@@ -661,6 +706,8 @@ def main(argv=None) -> int:
     stage0 = train_stage0(preset, tok, run)
     data = build_ct_data(preset, "train", preset.train_cases, data_dir)
     final = train_ct(preset, tok, run, stage0, data, Variant(), preset.stage1_steps, preset.stage2_steps, data_dir)
+    if preset.stage3_steps > 0:
+        final = train_stage3(preset, tok, run, final, data)
     log(f"training finished in {(time.time() - t0) / 60:.1f} min (this invocation) → {final}")
     if a.package:
         from .export import export_package

@@ -84,3 +84,23 @@ def test_batches_are_a_function_of_the_step():
     plen = int(batch["prompt_mask"][0].sum()) + 4
     assert (batch["labels"][0, :plen] == -100).all() and batch["labels"][0, plen] == first[plen]
     assert not batch["prompt_mask"][0][first == tok.image_id].any()
+
+
+def test_stage3_changes_the_windows_and_trains_on_from_stage2(tmp_path, monkeypatch):
+    """Stage 3 (the card's window experiment) starts from stage 2's weights and writes the new windows into the
+    checkpoint's preprocessing, which export turns into the package's hu_windows."""
+    from model.export import config_json
+    from model.preprocess import PreprocessConfig
+
+    windows = [[-950.0, 100.0], [40.0, 400.0], [400.0, 1800.0]]
+    tiny3 = dataclasses.replace(T.PRESETS["tiny"], name="tiny3", stage3_steps=2, stage3_windows=windows)
+    monkeypatch.setitem(T.PRESETS, "tiny3", tiny3)
+    run = tmp_path / "run"
+    assert T.main(["--preset", "tiny3", "--out", str(run), "--threads", "1"]) == 0
+    s2, s3 = torch.load(run / "stage2.pt"), torch.load(run / "stage3.pt")
+    assert s3["preprocess"]["hu_windows"] == [tuple(w) for w in windows] and s3["routed"]
+    changed = [k for k in s2["model"] if not torch.equal(s2["model"][k], s3["model"][k])]
+    assert "encoder.lower.patch_embed.proj.weight" in changed  # every parameter trains, the patch embedding too
+    model = T.checkpoint_model(str(run / "stage3.pt"))
+    cfg = config_json(model, T.build_tokenizer(), PreprocessConfig(**s3["preprocess"]), {})
+    assert cfg["ctlens"]["hu_windows"] == windows and cfg["ctlens"]["hu_window_names"][0] == "low attenuation"
