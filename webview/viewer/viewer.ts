@@ -179,6 +179,12 @@ class ViewerImpl implements Viewer {
   private readonly sliceImages = new Map<SliceView, { key: string; canvas: HTMLCanvasElement }>();
   /** Bumped by changes to what slices show that the image key does not name (a new volume, the overlay). */
   private imageVersion = 0;
+  /**
+   * The frame that paints a volume's first slice draws on the CPU even with WebGL: it needs nothing from the GPU
+   * process (whose first draw after the texture's allocation and first uploads cost SwiftShader 100–200 ms of
+   * the time to the first slice, issue 11). The repaints after it, 200 ms later, are WebGL's, and check it.
+   */
+  private cpuFrame = false;
   /** The 3D camera is moving (or moved less than REFINE_AFTER_MS ago): 3D frames are coarse. */
   private rotating = false;
   /** A pointer drags the 3D view (OrbitControls between 'start' and 'end'). */
@@ -622,6 +628,7 @@ class ViewerImpl implements Viewer {
 
   private renderDirty(): void {
     const loading = this.vol !== null && !this.vol.complete;
+    this.cpuFrame = !this.firstPaint;
     const slices = SLICE_VIEWS.filter((v) => this.dirty.has(v));
     for (const v of slices) {
       this.dirty.delete(v);
@@ -670,12 +677,18 @@ class ViewerImpl implements Viewer {
       ctx.fillRect(0, 0, width, height);
       return;
     }
-    const key = [this.imageVersion, this.rendererKind, this.convention, width, height, slice, port.zoom, port.centerH, port.centerV, this.win.center, this.win.width, volume.loadedCount].join('|');
+    const gpu = this.cpuFrame ? null : this.gpu;
+    const key = [this.imageVersion, gpu ? 'webgl2' : 'canvas2d', this.convention, width, height, slice, port.zoom, port.centerH, port.centerV, this.win.center, this.win.width, volume.loadedCount].join('|');
     const kept = this.sliceImages.get(view);
     if (kept && kept.key === key) ctx.drawImage(kept.canvas, 0, 0);
     else {
-      if (this.gpu) {
-        this.gpu.renderSlice(ctx, width, height, { axes, port, slice, window: this.win });
+      if (gpu) {
+        if (this.gpuChecks < 3) {
+          // Until the check has passed, what it reads must be this draw's alone (not the CPU-drawn first frame's).
+          ctx.fillStyle = '#000';
+          ctx.fillRect(0, 0, width, height);
+        }
+        gpu.renderSlice(ctx, width, height, { axes, port, slice, window: this.win });
         if (volume.contiguous > 0 && this.gpuChecks < 3 && !this.verifyGpu(view, ctx, width, height, port, slice)) return;
       } else {
         const image = ctx.createImageData(width, height);

@@ -40,6 +40,11 @@ export function classifyInflateError(err: unknown): InflateFailure {
 
 /** Size of the input pieces fed to DecompressionStream, so the first output arrives before all input is written. */
 const WEB_INPUT_PIECE = 1 << 20;
+/**
+ * The first piece is small: Chromium's DecompressionStream inflates a whole written piece before the reader sees
+ * any of it, so a 1 MiB first piece held the header and the first slice back by its whole inflate (issue 11).
+ */
+const WEB_FIRST_PIECE = 64 << 10;
 
 /** The default InflateFactory: the web-standard DecompressionStream('gzip'). */
 export const webInflate: InflateFactory = (input) => ({
@@ -50,9 +55,11 @@ export const webInflate: InflateFactory = (input) => ({
     let stopped = false;
     // Feed the input in pieces; failures surface on the reader, so the writer's own rejections are swallowed.
     void (async () => {
-      for (let off = 0; off < input.length && !stopped; off += WEB_INPUT_PIECE) {
+      for (let off = 0; off < input.length && !stopped; ) {
+        const end = Math.min(input.length, off + (off === 0 ? WEB_FIRST_PIECE : WEB_INPUT_PIECE));
         // The cast only narrows the buffer type for lib.dom; a SharedArrayBuffer-backed input is not expected here.
-        await writer.write(input.subarray(off, Math.min(input.length, off + WEB_INPUT_PIECE)) as Uint8Array<ArrayBuffer>);
+        await writer.write(input.subarray(off, end) as Uint8Array<ArrayBuffer>);
+        off = end;
       }
       if (!stopped) await writer.close();
     })().catch(() => undefined);
