@@ -381,18 +381,20 @@ def make_vqa(labels: dict, rng: np.random.Generator, n: int = 5) -> list[dict]:
     def open_question():
         nod, eff, cons, lad = (labels[k] for k in ("lung_nodule", "pleural_effusion", "consolidation", "lymphadenopathy"))
         kind = int(rng.integers(5))
+
+        def where_lobe(finding: str, lab, phrasings) -> dict:
+            q = _pick(rng, phrasings)
+            a = _pick(rng, (f"in the {lab['lobe']}", lab["lobe"])) if lab else _pick(rng, NO_ANSWERS[finding])
+            return {"question": q, "answer": a, "answer_type": "open", "qtype": f"where:{finding}"}
+
         if kind == 0:
-            q = _pick(rng, ("Where is the nodule?", "Where is the lung nodule located?"))
-            a = _pick(rng, (f"in the {nod['lobe']}", nod["lobe"])) if nod else _pick(rng, NO_ANSWERS["lung_nodule"])
-            return {"question": q, "answer": a, "answer_type": "open", "qtype": "where:lung_nodule"}
+            return where_lobe("lung_nodule", nod, ("Where is the nodule?", "Where is the lung nodule located?"))
         if kind == 1:
             q = _pick(rng, ("How big is the nodule?", "What is the size of the lung nodule?"))
             a = _size_answer(nod["size_mm"], rng) if nod else _pick(rng, NO_ANSWERS["lung_nodule"])
             return {"question": q, "answer": a, "answer_type": "open", "qtype": "size:lung_nodule"}
         if kind == 2:
-            q = _pick(rng, ("Where is the consolidation?", "Which lobe is consolidated?"))
-            a = _pick(rng, (f"in the {cons['lobe']}", cons["lobe"])) if cons else _pick(rng, NO_ANSWERS["consolidation"])
-            return {"question": q, "answer": a, "answer_type": "open", "qtype": "where:consolidation"}
+            return where_lobe("consolidation", cons, ("Where is the consolidation?", "Which lobe is consolidated?"))
         if kind == 3:
             q = _pick(rng, ("Where is the pleural effusion?", "Which side has a pleural effusion?"))
             if eff:

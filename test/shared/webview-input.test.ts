@@ -11,6 +11,7 @@ import {
   WEBVIEW_LIMITS,
   type Checked,
 } from '../../src/shared/webview-input';
+import { prng } from '../prng';
 
 describe('shared/webview-input', () => {
   it('passes protocol messages through, rebuilt from the protocol fields only', () => {
@@ -64,17 +65,6 @@ describe('shared/webview-input', () => {
   });
 });
 
-/** mulberry32. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const VALID = {
   viewer: [

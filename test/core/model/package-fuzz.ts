@@ -17,6 +17,8 @@ import { preprocessVolume } from '../../../src/core/model/preprocess';
 import { decodeNifti } from '../../../src/core/nifti';
 import { nodeInflate } from '../../../src/core/nifti/inflate-node';
 import type { NiftiVolume } from '../../../src/core/nifti/types';
+import { prng } from '../../prng';
+export { prng };
 
 export const JSON_FILES = ['config.json', 'generation_config.json', 'tokenizer_config.json', 'tokenizer.json'] as const;
 export const GRAPH_FILES = ['onnx/vision_encoder.onnx', 'onnx/embed_tokens.onnx', 'onnx/decoder_model_merged.onnx'] as const;
@@ -44,17 +46,6 @@ export interface FuzzSummary {
   totalMs: number;
 }
 
-/** mulberry32: small, fast, reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 

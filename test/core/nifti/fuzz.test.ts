@@ -8,6 +8,7 @@ import { datatypeByName, decodeNifti, NiftiError, parseNiftiHeader, webInflate, 
 import { nodeInflate } from '../../../src/core/nifti/inflate-node';
 import { canonicalTransform, toCanonical, volumeStats } from '../../../src/core/volume';
 import { EXPECTED, fixtureBytes } from './fixtures';
+import { prng } from '../../prng';
 
 // CI runs 2,400 cases; bench/nifti-fuzz.bench.ts runs 10,000 of another seed through these variables (issue 14).
 const SEED = Number(process.env.CTLENS_NIFTI_FUZZ_SEED ?? 0x5eed2025);
@@ -17,17 +18,6 @@ const CASE_TIMEOUT_MS = 2000;
 /** No single case may take this long, even if it finishes: a slow synchronous loop is a hang in the making. */
 const CASE_SLOW_MS = 1000;
 
-/** mulberry32: small, fast, good enough to pick mutations reproducibly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Field = { name: string; offset: number; kind: 'i16' | 'i32' | 'i64' | 'f32' | 'f64' | 'u8' };
 
