@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { CODE_SERVER_BUILD_TOOLS, ensureSystemPackages } from './system-deps.mjs';
 
 export const CODE_SERVER_VERSION = '4.100.3';
 
@@ -31,11 +32,6 @@ export function codeServerDir() {
 /** @param {string} dir */
 const binIn = (dir) => path.join(dir, 'node_modules', '.bin', 'code-server');
 
-/** @param {string} cmd */
-function onPath(cmd) {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-}
-
 /**
  * The code-server launcher, installing it on first use (~2 min, ~300 MB; needs Debian `build-essential
  * pkg-config libkrb5-dev python3 ripgrep` for its native modules and the ripgrep seed).
@@ -50,13 +46,11 @@ export async function ensureCodeServer(options = {}) {
   if (process.platform !== 'linux') {
     throw new Error(`code-server is only installed automatically on Linux; install VS Code and put \`code\` on PATH`);
   }
-  const missing = ['rg', 'make', 'cc', 'g++', 'python3', 'krb5-config', 'pkg-config'].filter((c) => !onPath(c));
-  if (missing.length > 0) {
-    throw new Error(
-      `cannot build code-server ${CODE_SERVER_VERSION}: missing ${missing.join(', ')}. On Debian/Ubuntu: ` +
-        `sudo apt-get install ripgrep build-essential pkg-config libkrb5-dev python3`,
-    );
-  }
+  // Installs them with apt-get as root or with passwordless sudo; otherwise stops with the one command to run.
+  ensureSystemPackages(CODE_SERVER_BUILD_TOOLS, {
+    why: `code-server ${CODE_SERVER_VERSION} builds native modules on first use`,
+    log,
+  });
   const target = RIPGREP_TARGETS[/** @type {'x64'|'arm64'} */ (process.arch)];
   if (!target) throw new Error(`no ripgrep seed for architecture ${process.arch}`);
 

@@ -22,13 +22,8 @@ if [ ! -x "$CHROMIUM" ]; then
 fi
 node -e "require.resolve('playwright-core')" 2>/dev/null || { echo "playwright-core is missing: run npm install" >&2; exit 1; }
 
-# code-server builds native modules on first use: make sure the tools are there (no-op when installed).
-CS_DIR=$(node -e "import('./scripts/lib/code-server.mjs').then(m => console.log(m.codeServerDir()))")
-if [ ! -x "$CS_DIR/node_modules/.bin/code-server" ]; then
-  for c in rg make g++ krb5-config pkg-config python3; do
-    command -v "$c" >/dev/null || { bash scripts/apt-install.sh ripgrep build-essential pkg-config libkrb5-dev python3 || true; break; }
-  done
-fi
+# code-server builds native modules on first use: ensureCodeServer installs the apt packages it needs (root or
+# passwordless sudo; scripts/lib/system-deps.mjs) or stops with the one command to run.
 node -e "import('./scripts/lib/code-server.mjs').then(m => m.ensureCodeServer()).catch(e => { console.error(e.message); process.exit(1); })"
 
 mkdir -p "$ROOT"
