@@ -12,6 +12,9 @@ import { createNonce, webviewHtml } from '../editor/webview-html';
 import type { ModelFeature } from '../model/model-feature';
 import type { RunRecord } from '../model/run-store';
 import { comparisonRun, heatmapOverlay, routingRunView, runOption, selectionFits } from './routing-model';
+import { overlayToNifti } from '../../core/nifti/overlay-grid';
+import { heatmapFileName, runFileName, runJson } from './research-export';
+import { gzipSync } from 'node:zlib';
 
 export const ROUTING_VIEW_ID = 'ctlens.routing';
 
@@ -60,7 +63,11 @@ export class RoutingViewProvider implements vscode.WebviewViewProvider, vscode.D
 
   static register(context: vscode.ExtensionContext, viewer: ViewerProvider, model: ModelFeature, log: vscode.LogOutputChannel): RoutingViewProvider {
     const provider = new RoutingViewProvider(context, viewer, model, log);
-    context.subscriptions.push(provider, vscode.window.registerWebviewViewProvider(ROUTING_VIEW_ID, provider));
+    context.subscriptions.push(
+      provider,
+      vscode.window.registerWebviewViewProvider(ROUTING_VIEW_ID, provider),
+      vscode.commands.registerCommand('ctlens.saveHeatmap', () => provider.saveHeatmap()),
+    );
     return provider;
   }
 
@@ -103,6 +110,37 @@ export class RoutingViewProvider implements vscode.WebviewViewProvider, vscode.D
     this.chosen.set(document.uri.toString(), runId);
     await vscode.commands.executeCommand(`${ROUTING_VIEW_ID}.focus`);
     await this.redraw();
+  }
+
+  /**
+   * `CT Lens: Save Heatmap as NIfTI`: the heatmap shown (an expert's weight or the dominant expert) on the volume's own
+   * grid and affine as `<volume>.routing-<run>-L<layer>-….nii.gz`, and the run as `<volume>.run-<run>.json`, both
+   * beside the volume. Returns the two files, or undefined (with a message) when there is nothing to save.
+   */
+  async saveHeatmap(): Promise<vscode.Uri[] | undefined> {
+    const doc = this.document;
+    const shown = this.shownRecord();
+    const header = doc?.load.header;
+    if (!doc || !shown?.routing || !this.selection || !selectionFits(this.selection, shown.routing)) {
+      void vscode.window.showInformationMessage('CT Lens: pick an expert or the dominant-expert map in the Routing view first.');
+      return undefined;
+    }
+    if (!header) {
+      void vscode.window.showErrorMessage('CT Lens: the volume has not loaded yet.');
+      return undefined;
+    }
+    const overlay = heatmapOverlay(shown.info.id, shown.routing, this.selection, this.style);
+    const dir = vscode.Uri.joinPath(doc.uri, '..');
+    const heatName = heatmapFileName(doc.name, shown.info.id, shown.routing, this.selection);
+    const nifti = overlayToNifti(overlay, header.dims, header.affine, `ctlens routing ${overlay.name}`.slice(0, 79));
+    const heatUri = vscode.Uri.joinPath(dir, heatName);
+    const runUri = vscode.Uri.joinPath(dir, runFileName(doc.name, shown.info.id));
+    const json = runJson(doc.name, shown.info, shown.routing, { file: heatName, selection: this.selection });
+    await vscode.workspace.fs.writeFile(heatUri, gzipSync(nifti));
+    await vscode.workspace.fs.writeFile(runUri, new TextEncoder().encode(`${JSON.stringify(json, null, 2)}\n`));
+    this.log.info(`saved routing heatmap ${heatName} (${header.dims.join('×')}, the volume's grid) and ${runUri.path.split('/').pop()}`);
+    void vscode.window.showInformationMessage(`CT Lens: saved ${heatName} and the run's JSON beside the volume.`);
+    return [heatUri, runUri];
   }
 
   private records(): RunRecord[] {
