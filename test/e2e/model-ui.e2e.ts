@@ -304,6 +304,23 @@ describe('model UI in VS Code (code-server)', function () {
     // The report stays in view: a routing heatmap does not switch the side panel to the Overlay tab.
     assert.ok(await viewer.locator('#ctl-report').isVisible() || (await viewer.locator('#ctl-chat').isVisible()));
     await s.screenshot('routing-heatmap');
+
+    // CT Lens: Save Heatmap as NIfTI: nibabel reads the map on the volume's own grid and affine; the run's JSON beside it.
+    await s.runCommand('CT Lens: Save Heatmap as NIfTI');
+    const heatmaps = () => fs.readdirSync(ws).filter((f) => f.startsWith('fixture-00.routing-') && f.endsWith('.nii.gz'));
+    for (let n = 0; n < 50 && heatmaps().length === 0; n++) await s.page.waitForTimeout(200);
+    assert.equal(heatmaps().length, 1, `saved: ${fs.readdirSync(ws).join(', ')}`);
+    const compare = 'import sys, json, nibabel as n; h, v = n.load(sys.argv[1]), n.load(sys.argv[2]); ' +
+      'print(json.dumps([list(h.shape), list(v.shape[:3]), float(abs(h.affine - v.affine).max()), float(h.get_fdata().max())]))';
+    const [heatShape, volShape, affineDiff, heatMax] = JSON.parse(
+      execFileSync(process.env.CTLENS_PYTHON ?? '/usr/bin/python3', ['-c', compare, path.join(ws, heatmaps()[0]!), path.join(ws, VOLUME)], { encoding: 'utf8' }),
+    ) as [number[], number[], number, number];
+    assert.deepEqual(heatShape, volShape);
+    assert.ok(affineDiff < 1e-4, `heatmap affine differs from the volume's by ${affineDiff}`);
+    assert.ok(heatMax > 0, 'the saved heatmap holds the expert weights');
+    const runJson = JSON.parse(fs.readFileSync(path.join(ws, fs.readdirSync(ws).find((f) => f.startsWith('fixture-00.run-'))!), 'utf8'));
+    assert.equal(runJson.run.task, 'report');
+    assert.ok(runJson.routing.expertLoad.length > 0 && runJson.routing.gates.length > 0);
   });
 
   it('saves the report as Markdown beside the volume, asking before overwriting', async function () {
