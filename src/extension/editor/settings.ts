@@ -22,6 +22,9 @@ export function viewerSettings(get: ConfigGet): ViewerSettings {
   };
 }
 
+/** What a user reads after a TooLarge refusal in VS Code: the setting that sets the limit. */
+export const VOLUME_LIMIT_HINT = 'raise the ctlens.maxVolumeMB setting to open it';
+
 /** `ctlens.maxVolumeMB` as the decoder's maxVoxelBytes. */
 export function maxVoxelBytes(get: ConfigGet): number {
   const mb = get<number>('maxVolumeMB');

@@ -14,7 +14,7 @@ import { checkViewerMessage, RefusalLog } from '../../shared/webview-input';
 import type { OverlayVolume } from '../../shared/overlay';
 import type { FromWebviewMessage, InitMessage, ModelPanelState, OverlayAppliedMessage, ToWebviewMessage } from '../../shared/protocol';
 import { DICOM_FILE_VIEW_TYPE, isDicomVolume, volumeDecoder } from './dicom-series';
-import { maxVoxelBytes, viewerSettings } from './settings';
+import { maxVoxelBytes, viewerSettings, VOLUME_LIMIT_HINT } from './settings';
 import { copySlab, LoadError, VolumeLoad } from './volume-load';
 import { createNonce, viewerHtml } from './webview-html';
 
@@ -183,6 +183,7 @@ export class ViewerProvider implements vscode.CustomReadonlyEditorProvider<Volum
       decode: volumeDecoder(uri),
       inflate: nodeInflate,
       maxVoxelBytes: maxVoxelBytes((key) => config.get(key)),
+      limitHint: VOLUME_LIMIT_HINT,
     });
     const document = new VolumeDocument(uri, load);
     // Logged once per document, however many panels show it.

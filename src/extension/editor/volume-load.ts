@@ -35,6 +35,8 @@ export interface VolumeLoadOptions {
   /** Passed to the decoder (node zlib in the extension host). */
   inflate?: DecodeOptions['inflate'];
   maxVoxelBytes?: number;
+  /** Appended to a TooLarge refusal: what the user can change (the setting behind maxVoxelBytes). */
+  limitHint?: string;
   /** Largest slab replayed to a late subscriber in one call, bytes. */
   replaySlabBytes?: number;
   now?: () => number;
@@ -99,7 +101,8 @@ export class VolumeLoad {
       // Both readers' errors start with their code (`NotDicom: …`, `Truncated: …`).
       const known = error instanceof NiftiError || error instanceof DicomError;
       const code = known ? error.code : 'DecodeFailed';
-      const message = known ? error.message : `DecodeFailed: ${errorText(error)}`;
+      let message = known ? error.message : `DecodeFailed: ${errorText(error)}`;
+      if (code === 'TooLarge' && this.options.limitHint) message += ` — ${this.options.limitHint}`;
       throw this.fail({ code, message });
     }
   }

@@ -6,6 +6,7 @@ import { decodeNifti } from '../../../src/core/nifti/decode';
 import { nodeInflate } from '../../../src/core/nifti/inflate-node';
 import type { NiftiHeader, VoxelArray } from '../../../src/core/nifti/types';
 import { copySlab, LoadError, LoadListener, VolumeLoad } from '../../../src/extension/editor/volume-load';
+import { VOLUME_LIMIT_HINT } from '../../../src/extension/editor/settings';
 
 const HEAD_CT = join(__dirname, '../../../media/samples/head_ct_invesalius.nii.gz');
 
@@ -118,7 +119,10 @@ describe('extension/editor/volume-load', function () {
 
   it('passes the size limit to the decoder (refused before allocating)', async () => {
     const load = new VolumeLoad({ name: 'head.nii.gz', read: async () => bytes, decode: decodeNifti, inflate: nodeInflate, maxVoxelBytes: 1 << 20 });
-    await assert.rejects(load.done, (e: LoadError) => e.code === 'TooLarge');
+    await assert.rejects(load.done, (e: LoadError) => e.code === 'TooLarge' && !e.message.includes('ctlens.maxVolumeMB'));
+    // In VS Code the refusal names the setting that sets the limit.
+    const hinted = new VolumeLoad({ name: 'head.nii.gz', read: async () => bytes, decode: decodeNifti, inflate: nodeInflate, maxVoxelBytes: 1 << 20, limitHint: VOLUME_LIMIT_HINT });
+    await assert.rejects(hinted.done, (e: LoadError) => /^TooLarge: .* over the 1\.0 MiB limit .* — raise the ctlens\.maxVolumeMB setting to open it$/.test(e.message));
   });
 
   it('copies slabs into standalone buffers (never the whole volume)', () => {
