@@ -4,6 +4,7 @@
 // trilinearly with clamp-to-edge, as the GPU's linear filtering does, so both renderers agree.
 
 import { applyAffine } from '../../src/core/nifti/affine';
+import { sampleOverlay } from '../../src/core/nifti/overlay-grid';
 import type { Mat4 } from '../../src/core/nifti/types';
 import { defaultOverlayStyle, OverlayColormap, OverlayStyle, OverlayVolume } from '../../src/shared/overlay';
 import { DisplayFrame, displayToOtherVoxel } from './geometry';
@@ -105,30 +106,10 @@ export function createOverlayLayer(frame: DisplayFrame, overlay: OverlayVolume, 
   };
 }
 
-/** Overlay value at an overlay voxel position (continuous), NaN outside its grid. */
+/** Overlay value at an overlay voxel position (continuous), NaN outside its grid: core's sampler, so a heatmap saved
+ * as NIfTI holds what is drawn. */
 export function sampleOverlayVoxel(layer: OverlayLayer, p: readonly number[]): number {
-  const [nx, ny, nz] = layer.overlay.dims;
-  const x = p[0]!;
-  const y = p[1]!;
-  const z = p[2]!;
-  if (!(x >= -0.5 && y >= -0.5 && z >= -0.5 && x < nx - 0.5 && y < ny - 0.5 && z < nz - 0.5)) return NaN;
-  const data = layer.overlay.data;
-  if (!layer.interpolate) {
-    return data[Math.round(x) + nx * (Math.round(y) + ny * Math.round(z))]!;
-  }
-  // Clamp-to-edge trilinear, as GL LINEAR filtering samples texel centres.
-  const cx = Math.min(nx - 1, Math.max(0, x));
-  const cy = Math.min(ny - 1, Math.max(0, y));
-  const cz = Math.min(nz - 1, Math.max(0, z));
-  const x0 = Math.floor(cx), y0 = Math.floor(cy), z0 = Math.floor(cz);
-  const x1 = Math.min(nx - 1, x0 + 1), y1 = Math.min(ny - 1, y0 + 1), z1 = Math.min(nz - 1, z0 + 1);
-  const fx = cx - x0, fy = cy - y0, fz = cz - z0;
-  const at = (i: number, j: number, k: number) => data[i + nx * (j + ny * k)]!;
-  const c00 = at(x0, y0, z0) * (1 - fx) + at(x1, y0, z0) * fx;
-  const c10 = at(x0, y1, z0) * (1 - fx) + at(x1, y1, z0) * fx;
-  const c01 = at(x0, y0, z1) * (1 - fx) + at(x1, y0, z1) * fx;
-  const c11 = at(x0, y1, z1) * (1 - fx) + at(x1, y1, z1) * fx;
-  return (c00 * (1 - fy) + c10 * fy) * (1 - fz) + (c01 * (1 - fy) + c11 * fy) * fz;
+  return sampleOverlay(layer.overlay, p[0]!, p[1]!, p[2]!);
 }
 
 /** Overlay value at a base display point. */

@@ -2,15 +2,26 @@
 // onto a volume's own voxel grid and affine, for `CT Lens: Save Heatmap as NIfTI`: the saved file has the CT's dims
 // and affine, so nibabel, ITK-SNAP or 3D Slicer show it over the CT voxel for voxel. Each CT voxel takes the value
 // the viewer draws there: world = CT affine · voxel, overlay voxel = inverse overlay affine · world, then the
-// viewer's sampling (webview/viewer/overlay-layer.ts sampleOverlayVoxel): scalar maps trilinear with clamp-to-edge,
+// viewer's sampling (`sampleOverlay` here, which the viewer's overlay-layer.ts calls too): scalar maps trilinear with clamp-to-edge,
 // label maps the nearest voxel; 0 outside the overlay's grid (the viewer draws nothing there).
 import { invertAffine, multiply4 } from './affine';
 import type { Mat4 } from './types';
-import type { OverlayVolume } from '../../shared/overlay';
 import { encodeNifti1 } from './write';
 
-/** Overlay value at a continuous overlay voxel position, NaN outside its grid (the viewer's sampling). */
-export function sampleOverlay(overlay: OverlayVolume, x: number, y: number, z: number): number {
+/** What sampling and resampling read of an overlay (src/shared/overlay.ts's overlay volume is one). */
+export interface OverlayGrid {
+  kind: 'label' | 'scalar';
+  /** Voxel counts of `data` along its own i, j, k. */
+  dims: readonly [number, number, number];
+  /** Overlay voxel (i, j, k) → world mm (RAS+). */
+  affine: Mat4;
+  /** i fastest, then j, then k. */
+  data: Float32Array | Uint8Array;
+}
+
+/** Overlay value at a continuous overlay voxel position, NaN outside its grid: label maps the nearest voxel, scalar
+ * maps clamp-to-edge trilinear, as GL LINEAR filtering samples texel centres (the viewer's sampling). */
+export function sampleOverlay(overlay: OverlayGrid, x: number, y: number, z: number): number {
   const [nx, ny, nz] = overlay.dims;
   if (!(x >= -0.5 && y >= -0.5 && z >= -0.5 && x < nx - 0.5 && y < ny - 0.5 && z < nz - 0.5)) return NaN;
   const data = overlay.data;
@@ -30,7 +41,7 @@ export function sampleOverlay(overlay: OverlayVolume, x: number, y: number, z: n
 }
 
 /** The overlay on a volume's grid (i fastest): Float32Array for scalar maps, Uint8Array for label maps. */
-export function overlayOnGrid(overlay: OverlayVolume, dims: readonly [number, number, number], affine: Mat4): Float32Array | Uint8Array {
+export function overlayOnGrid(overlay: OverlayGrid, dims: readonly [number, number, number], affine: Mat4): Float32Array | Uint8Array {
   const [nx, ny, nz] = dims;
   const m = multiply4(invertAffine(overlay.affine), affine); // volume voxel → overlay voxel
   const out = overlay.kind === 'label' ? new Uint8Array(nx * ny * nz) : new Float32Array(nx * ny * nz);
@@ -50,7 +61,7 @@ export function overlayOnGrid(overlay: OverlayVolume, dims: readonly [number, nu
 }
 
 /** A NIfTI-1 file (.nii bytes) of the overlay on the volume's grid, with the volume's affine. */
-export function overlayToNifti(overlay: OverlayVolume, dims: readonly [number, number, number], affine: Mat4, description?: string): Uint8Array {
+export function overlayToNifti(overlay: OverlayGrid, dims: readonly [number, number, number], affine: Mat4, description?: string): Uint8Array {
   const data = overlayOnGrid(overlay, dims, affine);
   return encodeNifti1({
     dims: [dims[0], dims[1], dims[2]],
