@@ -58,34 +58,14 @@ export async function decodePixels(image: DicomImage): Promise<StoredPixels> {
         decoded = { bytes: new Uint8Array(out.buffer, out.byteOffset, out.byteLength) };
         break;
       }
-      case 'jpeg-ls': {
+      case 'jpeg-ls':
         charls ??= import('@cornerstonejs/codec-charls/decodewasmjs').then((m) => m.default({ ...QUIET, wasmBinary: codecWasm('charls') }));
-        const codec = new (await charls).JpegLSDecoder();
-        try {
-          const frame = frameBytes(image);
-          codec.getEncodedBuffer(frame.length).set(frame);
-          codec.decode();
-          checkFrame(image, codec.getFrameInfo());
-          decoded = { bytes: codec.getDecodedBuffer().slice() };
-        } finally {
-          codec.delete();
-        }
+        decoded = { bytes: runCornerstoneDecoder(new (await charls).JpegLSDecoder(), image) };
         break;
-      }
-      case 'jpeg2000': {
+      case 'jpeg2000':
         openjpeg ??= import('@cornerstonejs/codec-openjpeg/decodewasmjs').then((m) => m.default({ ...QUIET, wasmBinary: codecWasm('openjpeg') }));
-        const codec = new (await openjpeg).J2KDecoder();
-        try {
-          const frame = frameBytes(image);
-          codec.getEncodedBuffer(frame.length).set(frame);
-          codec.decode();
-          checkFrame(image, codec.getFrameInfo());
-          decoded = { bytes: codec.getDecodedBuffer().slice() };
-        } finally {
-          codec.delete();
-        }
+        decoded = { bytes: runCornerstoneDecoder(new (await openjpeg).J2KDecoder(), image) };
         break;
-      }
       default:
         throw new DicomError('UnsupportedTransferSyntax', `${image.file}: ${ts.name} (${ts.uid}) is not supported: ${ts.refusal ?? 'no decoder'}`);
     }
@@ -107,6 +87,29 @@ function frameBytes(image: DicomImage): Uint8Array {
     throw new DicomError('Corrupt', `${image.file}: ${image.transferSyntax.name} needs encapsulated Pixel Data, found none`);
   }
   return dicomParser.readEncapsulatedPixelDataFromFragments(image.dataSet, el, 0, el.fragments.length) as Uint8Array;
+}
+
+/** The decoder interface the two @cornerstonejs codecs share (CharLS's JpegLSDecoder, OpenJPEG's J2KDecoder). */
+interface CornerstoneDecoder {
+  getEncodedBuffer(length: number): Uint8Array;
+  decode(): void;
+  getFrameInfo(): { width: number; height: number; componentCount: number };
+  getDecodedBuffer(): Uint8Array;
+  delete(): void;
+}
+
+/** Frame 0 through one codec instance: encoded bytes in, the frame checked against the header, a copy of the
+ * decoded bytes out (the codec's buffer lives in its WebAssembly memory); the instance is always freed. */
+function runCornerstoneDecoder(codec: CornerstoneDecoder, image: DicomImage): Uint8Array {
+  try {
+    const frame = frameBytes(image);
+    codec.getEncodedBuffer(frame.length).set(frame);
+    codec.decode();
+    checkFrame(image, codec.getFrameInfo());
+    return codec.getDecodedBuffer().slice();
+  } finally {
+    codec.delete();
+  }
 }
 
 function checkFrame(image: DicomImage, info: { width: number; height: number; componentCount: number }): void {
