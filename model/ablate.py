@@ -163,7 +163,8 @@ def decision_metrics(model, tok, pre, test_path: str, cases: int) -> dict:
     from .evaluate import read_jsonl
     from .generate import encode_prompt
     from .labeller import FINDINGS
-    from .metrics import answer_letter, is_closed, reference_choice
+    from .metrics import is_closed, micro_f1, reference_choice
+    from .reports import REPORT_PROMPTS
     from .mllm import merge_image_features
     from .preprocess import preprocess_file
 
@@ -172,7 +173,7 @@ def decision_metrics(model, tok, pre, test_path: str, cases: int) -> dict:
     no_id = tok.ids["▁no"]
     yes_no = [tok.ids["▁yes"], tok.ids["▁no"]]
     letters = [tok.ids[f"▁{c}"] for c in "abcd"]
-    report_prompt = tok.encode("Generate a radiology report for this chest CT.")
+    report_prompt = tok.encode(REPORT_PROMPTS[0])  # the package's report prompt
     per_case: dict[str, dict] = {}
     scores = {f: [] for f in FINDINGS}
     truth = {f: [] for f in FINDINGS}
@@ -235,7 +236,7 @@ def decision_metrics(model, tok, pre, test_path: str, cases: int) -> dict:
         ftp = sum(a and b for a, b in zip(said, truth[f]))
         ffp = sum(a and not b for a, b in zip(said, truth[f]))
         ffn = sum(b and not a for a, b in zip(said, truth[f]))
-        per_finding[f] = {"auc": auc(scores[f], truth[f]), "f1": (2 * ftp / (2 * ftp + ffp + ffn)) if ftp + ffp + ffn else 1.0}
+        per_finding[f] = {"auc": auc(scores[f], truth[f]), "f1": micro_f1(ftp, ffp, ffn)}
     pres = [p for c in per_case.values() for p in c.get("presence", [])]
     bal = []
     for f in FINDINGS:
@@ -247,7 +248,7 @@ def decision_metrics(model, tok, pre, test_path: str, cases: int) -> dict:
     n = sum(c["n"] for c in per_case.values())
     return {
         "cases": len(per_case),
-        "finding_f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0,
+        "finding_f1": micro_f1(tp, fp, fn),
         "mean_finding_auc": float(np.mean([v["auc"] for v in per_finding.values() if v["auc"] is not None])),
         "closed_vqa_accuracy": sum(c["hit"] for c in per_case.values()) / max(n, 1),
         "presence_balanced_accuracy": float(np.mean(bal)) if bal else None,
@@ -261,6 +262,8 @@ def compare(paths: list[str], n_boot: int = 2000) -> str:
     """Markdown over decisions.json files (one per seed): mean (range) per variant, and the paired bootstrap 95 %
     interval of the difference to the recipe (cases resampled; differences pooled over seeds)."""
     import numpy as np
+
+    from .metrics import micro_f1
 
     runs: dict[str, list[dict]] = {}
     for path in paths:
@@ -279,7 +282,7 @@ def compare(paths: list[str], n_boot: int = 2000) -> str:
         fp = sum(pc[i]["fp"] for i in ids)
         fn = sum(pc[i]["fn"] for i in ids)
         n = sum(pc[i]["n"] for i in ids)
-        return (2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0), (sum(pc[i]["hit"] for i in ids) / max(n, 1))
+        return micro_f1(tp, fp, fn), (sum(pc[i]["hit"] for i in ids) / max(n, 1))
 
     body = ""
     for name in LABELS:

@@ -405,6 +405,24 @@ def trainable_suffix(model: CTLensMLLM, x: torch.Tensor, batch: int, freeze_bloc
     return x.reshape(batch, -1, x.shape[-1])
 
 
+def slice_tokens(model: CTLensMLLM, hu: np.ndarray, pre: PreprocessConfig, indices: list[int], freeze: int = 0,
+                 cached: np.ndarray | None = None) -> torch.Tensor:
+    """Per-slice encoder output [B,D·Np,C] of the training volumes ``indices`` (resampled HU ``hu``, or the frozen
+    blocks' ``cached`` output). A volume listed more than once (a case's report and its questions) goes through the
+    per-slice blocks once, and its output is repeated for each row."""
+    unique = sorted(set(indices))
+    if len(unique) < len(indices):
+        x = slice_tokens(model, hu, pre, unique, freeze, cached)
+        return x[torch.tensor([unique.index(i) for i in indices])]
+    b = len(indices)
+    if cached is not None:
+        x = torch.from_numpy(np.asarray(cached[indices], dtype=np.float32))  # [B,D·Np,C]
+        x = x.reshape(b * pre.input_size[0], -1, x.shape[-1])
+    else:
+        x = frozen_prefix(model, hu_batch_to_pixels(hu[indices], pre), 0)
+    return trainable_suffix(model, x, b, freeze)
+
+
 def cache_slice_tokens(model: CTLensMLLM, data: dict, preset: Preset, path: str) -> np.ndarray:
     if os.path.exists(path):
         arr = np.load(path, mmap_mode="r")
@@ -545,17 +563,7 @@ def train_ct(preset: Preset, tok: WordTokenizer, run: str, stage0_path: str, dat
         cached = cache_slice_tokens(model, data, preset, os.path.join(data_dir, f"slice_tokens_f{freeze}.npy"))
 
     def tokens_for(indices: list[int]) -> torch.Tensor:
-        unique = sorted(set(indices))
-        if len(unique) < len(indices):  # each volume through the per-slice blocks once, then one row per sample
-            x = tokens_for(unique)
-            return x[torch.tensor([unique.index(i) for i in indices])]
-        b = len(indices)
-        if cached is not None:
-            x = torch.from_numpy(np.asarray(cached[indices], dtype=np.float32))  # [B,D·Np,C]
-            x = x.reshape(b * preset.slices, -1, x.shape[-1])
-        else:
-            x = frozen_prefix(model, hu_batch_to_pixels(data["hu"][indices], pre), 0)
-        return trainable_suffix(model, x, b, freeze)
+        return slice_tokens(model, data["hu"], pre, indices, freeze, cached)
 
     if not os.path.exists(os.path.join(run, "stage1.pt")) and not os.path.exists(os.path.join(run, "stage1.pt.part")):
         calibrate_projector(model, tokens_for, data["hu"].shape[0])  # (a resumed stage restores its own values)
@@ -629,15 +637,9 @@ def train_stage3(preset: Preset, tok: WordTokenizer, run: str, stage2_path: str,
     n_img = model.cfg.num_image_tokens
     batches = CTBatches(tok, data["lines"], n_img, preset, "stage3")
 
-    def tokens_for(indices: list[int]) -> torch.Tensor:
-        unique = sorted(set(indices))
-        x = frozen_prefix(model, hu_batch_to_pixels(data["hu"][unique], pre), 0)
-        x = trainable_suffix(model, x, len(unique), 0)
-        return x[torch.tensor([unique.index(i) for i in indices])]
-
     def step(step_index: int):
         idx, bs = batches(step_index)
-        return multitask_loss(model, tokens_for(idx), bs, findings=batches.labels(idx),
+        return multitask_loss(model, slice_tokens(model, data["hu"], pre, idx), bs, findings=batches.labels(idx),
                               finding_weight=preset.finding_loss_weight, gate_task_weight=preset.gate_task_weight)
 
     for q in model.parameters():
