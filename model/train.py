@@ -132,6 +132,17 @@ PRESETS = {
                        stage2_steps=1000, stage2_rest_lr=1.5e-4, freeze_blocks=0, shared_cases=True,
                        decision_weight=4.0, gate_task_weight=0.2, expert_noise=0.05, stage3_steps=600,
                        stage3_windows=[[-950.0, 100.0], [40.0, 400.0], [400.0, 1800.0]]),
+    # The 2.0 package's continuation: the demo's stages 0–2, then 3,000 steps with the bone window (the most redundant
+    # of the three: the mediastinal window already saturates calcification and bone alike) replaced by a
+    # low-attenuation window (L −950 / W 100), where emphysema (−975 HU) parts from lung (−850 HU). Run it in a folder
+    # holding the demo's stage0–2 checkpoints and data to reuse them (model/README.md, Commands):
+    #   python3 -m model.train --preset demo_law_long --out model/runs/law_long
+    "demo_law_long": Preset("demo_law_long", image_size=128, patch_size=32, slices=32, pooling=[4, 2, 2],
+                            summary_max=True, group_names=list(TASKS), train_cases=10000, stage0_steps=800,
+                            stage1_steps=2400, stage2_steps=1000, stage2_rest_lr=1.5e-4, freeze_blocks=0,
+                            shared_cases=True, decision_weight=4.0, gate_task_weight=0.2, expert_noise=0.05,
+                            stage3_steps=3000, stage3_lr=2e-4,
+                            stage3_windows=[[-600.0, 1500.0], [40.0, 400.0], [-950.0, 100.0]]),
     # The 1.0 recipe (16×64×64, frozen blocks 0–1, 1000 cases), for comparison runs.
     "demo1": Preset("demo1"),
     # A few seconds end to end: the pipeline test (tiny model, 3 cases, a handful of steps per stage).
