@@ -9,6 +9,7 @@ import { ModelError } from './errors';
 import { checkGraphSignatures } from './graphs';
 import type { PreprocessSpec } from './preprocess';
 import type { GraphRole } from './sessions';
+import { tokenizerRegexProblem } from './tokenizer-regex';
 
 /** Major versions of the `ctlens` block this runtime understands. */
 // 2.0 (the retrained demo) changes weights and sizes, not the package format: both read the same way.
@@ -438,6 +439,8 @@ export async function readModelPackage(dir: string, options: ReadPackageOptions 
   const tokenizerConfig = await readJson(root, 'tokenizer_config.json');
   const idProblem = tokenizerIdProblem(tokenizerJson, decoder.vocabSize);
   if (idProblem) throw new ModelError('BadConfig', `tokenizer.json: ${idProblem}`);
+  const regexProblem = tokenizerRegexProblem(tokenizerJson);
+  if (regexProblem) throw new ModelError('BadConfig', `tokenizer.json: ${regexProblem}`);
   const configProblem = tokenizerConfigProblem(tokenizerConfig, decoder.vocabSize);
   if (configProblem) throw new ModelError('BadConfig', `tokenizer_config.json: ${configProblem}`);
   for (const id of generation.eosTokenIds) {
