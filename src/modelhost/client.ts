@@ -8,7 +8,9 @@
 //   fresh host and loads the last loaded model into it again before the next request. Repeated crashes within a
 //   short window stop the restarts, with an error saying so.
 // - Cancellation: an AbortSignal per request; a queued request is dropped at once, a running one is cancelled in
-//   the host (generation stops within one decoding step) and rejects with Aborted.
+//   the host (generation stops within one decoding step) and rejects with Aborted. A host that has not answered
+//   `cancelGraceMs` after the cancel is stuck outside the decoding loop (a native call, a pathological regex) and
+//   is killed and restarted, the request still rejecting with Aborted: a cancel always ends the run.
 //
 // From the extension host (the volume is already decoded there; only the small tensor crosses):
 //
@@ -49,6 +51,8 @@ export interface ModelHostClientOptions {
   crashWindowMs?: number;
   /** How long a starting host may take to say it is ready (default 20 s). */
   startTimeoutMs?: number;
+  /** How long a running request may take to stop after its cancel before the host is killed (default 5 s). */
+  cancelGraceMs?: number;
 }
 
 export interface RequestOptions {
@@ -66,6 +70,8 @@ type Pending = {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
   onAbort?: () => void;
+  /** Armed by a cancel sent to the host: kills a host that does not stop in time. */
+  cancelTimer?: ReturnType<typeof setTimeout>;
 };
 
 export type HostState = 'idle' | 'starting' | 'ready' | 'stopped';
@@ -80,6 +86,8 @@ export class ModelHostClient {
   private nextId = 1;
   private lastLoad: LoadParams | null = null;
   private crashTimes: number[] = [];
+  /** The host killed because it did not stop after a cancel (its exit is not a crash). */
+  private killedForCancel: ChildProcess | null = null;
   private disposed = false;
   private readonly crashListeners = new Set<(error: ModelError) => void>();
 
@@ -167,6 +175,14 @@ export class ModelHostClient {
       this.settle(p, new ModelError('Aborted', 'cancelled while queued'));
     } else if (this.running === p && p.sent && this.child?.connected) {
       this.post({ type: 'cancel', id: p.id });
+      const child = this.child;
+      const graceMs = this.options.cancelGraceMs ?? 5000;
+      p.cancelTimer = setTimeout(() => {
+        if (this.running !== p || this.child !== child) return;
+        this.options.log?.(`the model host did not stop within ${graceMs} ms of a cancel; restarting it`);
+        this.killedForCancel = child;
+        child.kill('SIGKILL');
+      }, graceMs);
     }
     // Running but not yet sent (the host is starting): pump() sees the aborted signal and does not send it.
   }
@@ -197,6 +213,7 @@ export class ModelHostClient {
   }
 
   private settle(p: Pending, error: Error | null, value?: unknown): void {
+    if (p.cancelTimer) clearTimeout(p.cancelTimer);
     if (p.onAbort) p.options.signal?.removeEventListener('abort', p.onAbort);
     if (error) p.reject(error);
     else p.resolve(value);
@@ -325,6 +342,19 @@ export class ModelHostClient {
     const victim = this.running ?? this.replaying;
     this.options.log?.(`model host exited (${how})${victim ? ` while running ${victim.method}` : ''}`);
     if (!victim && code === 0) return; // a clean exit while idle: start again on the next request
+    if (this.killedForCancel === child) {
+      // Killed by us after a cancel it did not honour: the caller asked to stop, not a crash of the model.
+      this.killedForCancel = null;
+      if (this.running) {
+        const p = this.running;
+        this.running = null;
+        this.settle(p, new ModelError('Aborted', `cancelled; the model host did not stop within ${this.options.cancelGraceMs ?? 5000} ms, so it was restarted`));
+      }
+      void this.ensureHost()
+        .catch((e) => this.options.log?.(`model host restart failed: ${e instanceof Error ? e.message : e}`))
+        .finally(() => void this.pump());
+      return;
+    }
     const now = Date.now();
     const windowMs = this.options.crashWindowMs ?? 60000;
     this.crashTimes = this.crashTimes.filter((t) => now - t < windowMs);

@@ -155,6 +155,30 @@ describe('modelhost/client (real host process)', function () {
     await assert.rejects(c.ping(), /HostCrashed/);
   });
 
+  it('a cancel the host cannot honour (stuck outside the decoding loop) kills and restarts it; not counted as a crash', async () => {
+    const logs: string[] = [];
+    const crashes: Error[] = [];
+    // maxCrashes 0: were the kill counted as a crash, the client would stop restarting and the ping would fail.
+    c = new ModelHostClient({
+      modulePath: join(REPO, 'test', 'fixtures', 'modelhost', 'stuck-host.mjs'),
+      log: (l) => logs.push(l),
+      cancelGraceMs: 300,
+      maxCrashes: 0,
+    });
+    c.onCrash((e) => crashes.push(e));
+    const before = (await c.ping()).pid;
+    const stop = new AbortController();
+    const run = c.generate(await params(), { signal: stop.signal });
+    setTimeout(() => stop.abort(), 200);
+    const t0 = Date.now();
+    await assert.rejects(run, /^ModelError: Aborted: cancelled; the model host did not stop within 300 ms, so it was restarted$/);
+    assert.ok(Date.now() - t0 < 5000, 'the cancel ended the run soon after the grace period');
+    const after = (await c.ping()).pid;
+    assert.notEqual(after, before, 'a fresh host answers');
+    assert.deepEqual(crashes, []);
+    assert.ok(logs.some((l) => l === 'the model host did not stop within 300 ms of a cancel; restarting it'), logs.join('\n'));
+  });
+
   it('passes the runtime errors through as values', async () => {
     c = client();
     await assert.rejects(c.generate(await params()), /^ModelError: NotLoaded: no model is loaded/);
