@@ -37,6 +37,7 @@ class MLLMConfig:
     image_token_id: int = 4
     summary_token: bool = False  # one more image token: a linear summary of the whole pooled grid (see Projector)
     summary_max: bool = False  # the summary also reads the channel-wise max over all visual tokens (small findings)
+    finding_evidence: bool = False  # the finding head's beliefs are written back into the summary token (see below)
 
     @property
     def image_grid(self) -> list[int]:
@@ -63,7 +64,7 @@ class MLLMConfig:
         e["moe"] = MoEConfig(**e["moe"])
         return MLLMConfig(encoder=EncoderConfig(**e), llm=LLMConfig(**d["llm"]), pooling=list(d["pooling"]),
                           image_token_id=d["image_token_id"], summary_token=d.get("summary_token", False),
-                          summary_max=d.get("summary_max", False))
+                          summary_max=d.get("summary_max", False), finding_evidence=d.get("finding_evidence", False))
 
 
 class Projector(nn.Module):
@@ -139,6 +140,22 @@ class CTLensMLLM(nn.Module):
         # Training only (not exported): the 8 findings read linearly from the summary token, trained on labels
         # that model/labeller.py reads from each training report. See model/README.md, "Deviations".
         self.finding_head = nn.Linear(cfg.llm.dim, N_FINDINGS) if cfg.summary_token else None
+        # Finding evidence (model/README.md, Deviations): the head's 8 probabilities, mapped by one linear layer,
+        # are added to the summary token, so the head becomes part of the vision graph. Why: on validation the head
+        # told consolidation at AUC 0.83 from the summary token while the report's own decision read 0.62 from the
+        # same token — the LLM lost what the encoder had; an 8-number belief is what it reads most easily (with
+        # the labels themselves in that place it learned to report from them within a few hundred steps).
+        self.finding_evidence = None
+        if cfg.finding_evidence:
+            self.enable_finding_evidence()
+
+    def enable_finding_evidence(self) -> None:
+        """Adds the finding-evidence map, zero-initialised: the model computes exactly what it did before."""
+        if self.finding_head is None:
+            raise ValueError("finding evidence needs the summary token and its finding head")
+        self.cfg.finding_evidence = True
+        self.finding_evidence = nn.Linear(N_FINDINGS, self.cfg.llm.dim, bias=False)
+        nn.init.zeros_(self.finding_evidence.weight)
 
     # -- pieces that the ONNX graphs export one by one -------------------------------------------------------
     def embed_tokens(self, input_ids: torch.Tensor) -> torch.Tensor:
@@ -153,6 +170,10 @@ class CTLensMLLM(nn.Module):
         """tokens after the per-slice blocks [B,D·Np,C] → image features [B,N_img,C_llm], routing, aux loss."""
         enc, routings = self.encoder.encode_volume(tokens, text_embedding, sparse=sparse)
         feats = self.projector(enc, self.cfg.encoder.patch_grid, self.cfg.pooling)
+        if self.finding_evidence is not None:
+            summary = feats[:, -1]
+            belief = torch.sigmoid(self.finding_head(summary))  # [B,8]
+            feats = torch.cat([feats[:, :-1], (summary + self.finding_evidence(belief)).unsqueeze(1)], dim=1)
         aux = sum((r.aux_loss for r in routings if r is not None), torch.zeros(()))
         n_routed = sum(r is not None for r in routings)
         return feats, stack_routing(routings), aux / max(n_routed, 1)

@@ -65,8 +65,8 @@ class PackageModel:
         state = self.model.state_dict()
         missing = []
         for name, t in state.items():
-            if name.startswith("finding_head."):  # training-only head, not part of any graph
-                continue
+            if name.startswith("finding_head.") and not self.model.cfg.finding_evidence:
+                continue  # training-only head, not part of any graph (unless its evidence feeds the summary token)
             if ".group_gate." in name and not self.model.cfg.encoder.moe.text_guided:
                 continue  # token-only MoE (an ablation): the gate is uniform, the exporter drops the unused weights
             if name == "llm.lm_head.weight":  # tied to embed_tokens (the decoder graph may carry either name)
@@ -82,7 +82,8 @@ class PackageModel:
         if missing:
             raise PackageError(f"the ONNX graphs lack initializers for {missing[:5]} (+{max(0, len(missing) - 5)})")
         self.model.load_state_dict(state)
-        self.model.finding_head = None
+        if not self.model.cfg.finding_evidence:
+            self.model.finding_head = None
         self.model.eval()
         self._pixels: dict[str, torch.Tensor] = {}
 

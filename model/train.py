@@ -95,6 +95,10 @@ class Preset:
     stage3_steps: int = 0
     stage3_windows: list | None = None
     stage3_lr: float = 3e-4
+    # Stage 3 starts from this checkpoint (a path under model/runs/) instead of the run's own stage 2, and with
+    # ``finding_evidence`` it adds the finding-evidence map first (CTLensMLLM.enable_finding_evidence).
+    stage3_from: str | None = None
+    finding_evidence: bool = False
     warmup: int = 50
     checkpoint_every: int = 100
     log_every: int = 20
@@ -143,6 +147,16 @@ PRESETS = {
                             shared_cases=True, decision_weight=4.0, gate_task_weight=0.2, expert_noise=0.05,
                             stage3_steps=3000, stage3_lr=2e-4,
                             stage3_windows=[[-600.0, 1500.0], [40.0, 400.0], [-950.0, 100.0]]),
+    # Then finding evidence (CTLensMLLM.enable_finding_evidence): demo_law_long's result, the finding head's beliefs
+    # written into the summary token, 3,000 more steps. Needs demo_law_long's run (model/README.md, Commands):
+    #   python3 -m model.train --preset demo_law_evidence --out model/runs/law_evidence
+    "demo_law_evidence": Preset("demo_law_evidence", image_size=128, patch_size=32, slices=32, pooling=[4, 2, 2],
+                                summary_max=True, group_names=list(TASKS), train_cases=10000, stage0_steps=800,
+                                stage1_steps=2400, stage2_steps=1000, stage2_rest_lr=1.5e-4, freeze_blocks=0,
+                                shared_cases=True, decision_weight=4.0, gate_task_weight=0.2, expert_noise=0.05,
+                                stage3_steps=3000, stage3_lr=2e-4, stage3_from="law_long/stage3.pt",
+                                finding_evidence=True,
+                                stage3_windows=[[-600.0, 1500.0], [40.0, 400.0], [-950.0, 100.0]]),
     # The 1.0 recipe (16×64×64, frozen blocks 0–1, 1000 cases), for comparison runs.
     "demo1": Preset("demo1"),
     # A few seconds end to end: the pipeline test (tiny model, 3 cases, a handful of steps per stage).
@@ -642,7 +656,10 @@ def train_stage3(preset: Preset, tok: WordTokenizer, run: str, stage2_path: str,
     final = os.path.join(run, "stage3.pt")
     if os.path.exists(final):
         return final
-    model = checkpoint_model(stage2_path)
+    start = os.path.join(os.path.dirname(__file__), "runs", preset.stage3_from) if preset.stage3_from else stage2_path
+    model = checkpoint_model(start)
+    if preset.finding_evidence and model.finding_evidence is None:
+        model.enable_finding_evidence()
     pre = PreprocessConfig(input_size=[preset.slices, preset.image_size, preset.image_size],
                            hu_windows=[tuple(w) for w in preset.stage3_windows])
     n_img = model.cfg.num_image_tokens
@@ -655,7 +672,8 @@ def train_stage3(preset: Preset, tok: WordTokenizer, run: str, stage2_path: str,
 
     for q in model.parameters():
         q.requires_grad_(True)
-    log(f"stage3: HU windows {preset.stage3_windows}, everything at {preset.stage3_lr}, {preset.stage3_steps} steps")
+    log(f"stage3 from {start}: HU windows {preset.stage3_windows}, finding evidence {model.finding_evidence is not None}, "
+        f"everything at {preset.stage3_lr}, {preset.stage3_steps} steps")
     extra = {"vocab": tok.vocab, "preprocess": asdict(pre), "variant": asdict(Variant()), "preset": preset.name}
     run_loop("stage3", final, model, [{"params": list(model.parameters()), "lr": preset.stage3_lr}],
              preset.stage3_steps, preset, step, extra)
