@@ -268,7 +268,7 @@ def compare(paths: list[str], n_boot: int = 2000) -> str:
     interval of the difference to the recipe (cases resampled; differences pooled over seeds)."""
     import numpy as np
 
-    from .metrics import micro_f1
+    from .bootstrap import case_bootstrap, ci95, pooled_scores
 
     runs: dict[str, list[dict]] = {}
     for path in paths:
@@ -282,12 +282,16 @@ def compare(paths: list[str], n_boot: int = 2000) -> str:
     rng = np.random.default_rng(0)
     base = {r["_file"]: r for r in runs.get("tghmoe", [])}
 
-    def agg(pc, ids):
-        tp = sum(pc[i]["tp"] for i in ids)
-        fp = sum(pc[i]["fp"] for i in ids)
-        fn = sum(pc[i]["fn"] for i in ids)
-        n = sum(pc[i]["n"] for i in ids)
-        return micro_f1(tp, fp, fn), (sum(pc[i]["hit"] for i in ids) / max(n, 1))
+    def paired(r: dict, b: dict):
+        """A variant's and the recipe's pooled scores on the same resampled cases (one seed): their differences."""
+        mine, recipe = r["metrics"]["per_case"], b["metrics"]["per_case"]
+
+        def statistic(pick: list[str]) -> dict:
+            a1, a2 = pooled_scores([mine[i] for i in pick], no_questions=0.0)
+            b1, b2 = pooled_scores([recipe[i] for i in pick], no_questions=0.0)
+            return {"finding_f1": a1 - b1, "closed_vqa_accuracy": a2 - b2}
+
+        return sorted(mine), statistic
 
     body = ""
     for name in LABELS:
@@ -302,22 +306,11 @@ def compare(paths: list[str], n_boot: int = 2000) -> str:
         if name != "tghmoe":
             pairs = [(r, base[r["_file"]]) for r in rows if r["_file"] in base]
             if pairs:
-                d_f1, d_acc = [], []
-                for _ in range(n_boot):
-                    f1s, accs = [], []
-                    for r, b in pairs:
-                        ids = sorted(r["metrics"]["per_case"])
-                        pick = [ids[i] for i in rng.integers(len(ids), size=len(ids))]
-                        a1, a2 = agg(r["metrics"]["per_case"], pick)
-                        b1, b2 = agg(b["metrics"]["per_case"], pick)
-                        f1s.append(a1 - b1)
-                        accs.append(a2 - b2)
-                    d_f1.append(np.mean(f1s))
-                    d_acc.append(np.mean(accs))
-                pt_f1 = np.mean([r["metrics"]["finding_f1"] - b["metrics"]["finding_f1"] for r, b in pairs])
-                pt_acc = np.mean([r["metrics"]["closed_vqa_accuracy"] - b["metrics"]["closed_vqa_accuracy"] for r, b in pairs])
-                diffs = [f"{pt_f1:+.3f} ({np.percentile(d_f1, 2.5):+.3f} … {np.percentile(d_f1, 97.5):+.3f})",
-                         f"{pt_acc:+.3f} ({np.percentile(d_acc, 2.5):+.3f} … {np.percentile(d_acc, 97.5):+.3f})"]
+                draws = case_bootstrap([paired(r, b) for r, b in pairs], n_boot, rng)  # seeds pooled per draw
+                for k in ("finding_f1", "closed_vqa_accuracy"):
+                    point = np.mean([r["metrics"][k] - b["metrics"][k] for r, b in pairs])
+                    lo, hi = ci95(draws[k])
+                    diffs.append(f"{point:+.3f} ({lo:+.3f} … {hi:+.3f})")
         diffs = diffs or ["—", "—"]
         minutes = np.mean([r["train_minutes"] for r in rows])
         body += f"| {LABELS[name]} | {len(rows)} | " + " | ".join(cells) + " | " + " | ".join(diffs) + f" | {minutes:.1f} |\n"
