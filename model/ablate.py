@@ -43,15 +43,20 @@ import time
 
 import torch
 
-from . import train as T
+from .checkpoints import checkpoint_model
+from .ct_data import build_ct_data
+from .loop import log
+from .presets import PRESETS, Preset
+from .stages import Variant, train_ct
+from .vocabulary import build_tokenizer
 
 VARIANTS = {
-    "tghmoe": T.Variant("tghmoe"),
-    "gate_unsupervised": T.Variant("gate_unsupervised", gate_supervised=False),
-    "scratch": T.Variant("scratch", transfer=False),
-    "dense": T.Variant("dense", experts=False),
-    "token_only": T.Variant("token_only", text_guided=False),
-    "one_stage": T.Variant("one_stage", two_stage=False),
+    "tghmoe": Variant("tghmoe"),
+    "gate_unsupervised": Variant("gate_unsupervised", gate_supervised=False),
+    "scratch": Variant("scratch", transfer=False),
+    "dense": Variant("dense", experts=False),
+    "token_only": Variant("token_only", text_guided=False),
+    "one_stage": Variant("one_stage", two_stage=False),
 }
 LABELS = {
     "prior": "text prior, no image (majority answer per question type, a normal report)",
@@ -263,7 +268,7 @@ def compare(paths: list[str], n_boot: int = 2000) -> str:
     interval of the difference to the recipe (cases resampled; differences pooled over seeds)."""
     import numpy as np
 
-    from .metrics import micro_f1
+    from .bootstrap import case_bootstrap, ci95, pooled_scores
 
     runs: dict[str, list[dict]] = {}
     for path in paths:
@@ -277,12 +282,16 @@ def compare(paths: list[str], n_boot: int = 2000) -> str:
     rng = np.random.default_rng(0)
     base = {r["_file"]: r for r in runs.get("tghmoe", [])}
 
-    def agg(pc, ids):
-        tp = sum(pc[i]["tp"] for i in ids)
-        fp = sum(pc[i]["fp"] for i in ids)
-        fn = sum(pc[i]["fn"] for i in ids)
-        n = sum(pc[i]["n"] for i in ids)
-        return micro_f1(tp, fp, fn), (sum(pc[i]["hit"] for i in ids) / max(n, 1))
+    def paired(r: dict, b: dict):
+        """A variant's and the recipe's pooled scores on the same resampled cases (one seed): their differences."""
+        mine, recipe = r["metrics"]["per_case"], b["metrics"]["per_case"]
+
+        def statistic(pick: list[str]) -> dict:
+            a1, a2 = pooled_scores([mine[i] for i in pick], no_questions=0.0)
+            b1, b2 = pooled_scores([recipe[i] for i in pick], no_questions=0.0)
+            return {"finding_f1": a1 - b1, "closed_vqa_accuracy": a2 - b2}
+
+        return sorted(mine), statistic
 
     body = ""
     for name in LABELS:
@@ -297,35 +306,24 @@ def compare(paths: list[str], n_boot: int = 2000) -> str:
         if name != "tghmoe":
             pairs = [(r, base[r["_file"]]) for r in rows if r["_file"] in base]
             if pairs:
-                d_f1, d_acc = [], []
-                for _ in range(n_boot):
-                    f1s, accs = [], []
-                    for r, b in pairs:
-                        ids = sorted(r["metrics"]["per_case"])
-                        pick = [ids[i] for i in rng.integers(len(ids), size=len(ids))]
-                        a1, a2 = agg(r["metrics"]["per_case"], pick)
-                        b1, b2 = agg(b["metrics"]["per_case"], pick)
-                        f1s.append(a1 - b1)
-                        accs.append(a2 - b2)
-                    d_f1.append(np.mean(f1s))
-                    d_acc.append(np.mean(accs))
-                pt_f1 = np.mean([r["metrics"]["finding_f1"] - b["metrics"]["finding_f1"] for r, b in pairs])
-                pt_acc = np.mean([r["metrics"]["closed_vqa_accuracy"] - b["metrics"]["closed_vqa_accuracy"] for r, b in pairs])
-                diffs = [f"{pt_f1:+.3f} ({np.percentile(d_f1, 2.5):+.3f} … {np.percentile(d_f1, 97.5):+.3f})",
-                         f"{pt_acc:+.3f} ({np.percentile(d_acc, 2.5):+.3f} … {np.percentile(d_acc, 97.5):+.3f})"]
+                draws = case_bootstrap([paired(r, b) for r, b in pairs], n_boot, rng)  # seeds pooled per draw
+                for k in ("finding_f1", "closed_vqa_accuracy"):
+                    point = np.mean([r["metrics"][k] - b["metrics"][k] for r, b in pairs])
+                    lo, hi = ci95(draws[k])
+                    diffs.append(f"{point:+.3f} ({lo:+.3f} … {hi:+.3f})")
         diffs = diffs or ["—", "—"]
         minutes = np.mean([r["train_minutes"] for r in rows])
         body += f"| {LABELS[name]} | {len(rows)} | " + " | ".join(cells) + " | " + " | ".join(diffs) + f" | {minutes:.1f} |\n"
     return head + body
 
 
-def run_variant(preset: T.Preset, name: str, steps1: int, steps2: int, base: str, out: str, seed: int = 0,
+def run_variant(preset: Preset, name: str, steps1: int, steps2: int, base: str, out: str, seed: int = 0,
                 from_stage1: str | None = None, export: bool = True) -> str:
     from .export import export_package
 
-    tok = T.build_tokenizer()
+    tok = build_tokenizer()
     data_dir = os.path.join(base, "data")
-    data = T.build_ct_data(preset, "train", preset.train_cases, data_dir)
+    data = build_ct_data(preset, "train", preset.train_cases, data_dir)
     run = os.path.join(out, name)
     os.makedirs(run, exist_ok=True)
     variant = dataclasses.replace(VARIANTS[name], seed=seed)
@@ -333,12 +331,12 @@ def run_variant(preset: T.Preset, name: str, steps1: int, steps2: int, base: str
         import shutil
 
         shutil.copyfile(from_stage1, os.path.join(run, "stage1.pt"))
-    final = T.train_ct(preset, tok, run, os.path.join(base, "stage0.pt"), data, variant, steps1, steps2, data_dir)
+    final = train_ct(preset, tok, run, os.path.join(base, "stage0.pt"), data, variant, steps1, steps2, data_dir)
     if not export:
         return final
     package = os.path.join(run, "package")
     if not os.path.isfile(os.path.join(package, "onnx", "decoder_model_merged.onnx")):
-        model = T.checkpoint_model(final)
+        model = checkpoint_model(final)
         if not all(layer.routed for layer in model.encoder.moe_layers):
             for layer in model.encoder.moe_layers:  # dense variant: zero experts, the same function
                 layer.upcycle()
@@ -395,7 +393,7 @@ def summarise(paths: list[str]) -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python3 -m model.ablate", description=__doc__.split("\n\n")[0])
-    p.add_argument("--preset", choices=sorted(T.PRESETS), default="demo")
+    p.add_argument("--preset", choices=sorted(PRESETS), default="demo")
     p.add_argument("--test", help="test split dataset.jsonl (python3 -m model.synth --split test)")
     p.add_argument("--steps1", type=int, default=200)
     p.add_argument("--steps2", type=int, default=150)
@@ -419,8 +417,8 @@ def main(argv=None) -> int:
         print(compare(a.compare))
         return 0
     if a.prior_out:
-        preset = T.PRESETS[a.preset]
-        data = T.build_ct_data(preset, "train", preset.train_cases, os.path.join(os.path.dirname(__file__), "runs",
+        preset = PRESETS[a.preset]
+        data = build_ct_data(preset, "train", preset.train_cases, os.path.join(os.path.dirname(__file__), "runs",
                                                                                 preset.name, "data"))
         with open(a.prior_out, "w") as f:
             for line in prior_results(data["lines"], a.test):
@@ -429,7 +427,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(a.threads)
     if not a.test:
         p.error("--test is required (the test split's dataset.jsonl)")
-    preset = T.PRESETS[a.preset]
+    preset = PRESETS[a.preset]
     base = os.path.join(os.path.dirname(__file__), "runs", preset.name)
     # one learning rate for every parameter in both stages: variants differ only in what they name
     preset = dataclasses.replace(preset, stage2_lr=preset.stage1_lr, stage2_rest_lr=preset.stage1_lr)
@@ -445,7 +443,7 @@ def main(argv=None) -> int:
     rows = json.load(open(summary_path)) if os.path.exists(summary_path) else []
     done = {r["variant"] for r in rows}
     if "prior" not in done:
-        data = T.build_ct_data(preset, "train", preset.train_cases, os.path.join(base, "data"))
+        data = build_ct_data(preset, "train", preset.train_cases, os.path.join(base, "data"))
         rows.append({"variant": "prior", "metrics": prior_baseline(data["lines"], a.test, a.cases),
                      "train_minutes": 0.0, "group_gates": None, "wall_minutes": 0.0})
         with open(summary_path, "w") as f:
@@ -459,27 +457,27 @@ def main(argv=None) -> int:
         minutes = ck.get("seconds", 0) / 60
         if VARIANTS[name].two_stage and os.path.exists(os.path.join(out, name, "stage1.pt")):
             minutes += torch.load(os.path.join(out, name, "stage1.pt")).get("seconds", 0) / 60
-        T.log(f"ablation {name}: evaluating on {a.cases} test cases")
+        log(f"ablation {name}: evaluating on {a.cases} test cases")
         metrics = evaluate_package(package, a.test, a.cases, os.path.join(out, name, "results.jsonl"))
         usage = group_usage(package, a.test, min(a.cases, 10)) if VARIANTS[name].experts else None
         rows.append({"variant": name, "metrics": metrics, "train_minutes": minutes, "group_gates": usage,
                      "wall_minutes": (time.time() - t0) / 60})
         with open(summary_path, "w") as f:
             json.dump(rows, f, indent=1)
-        T.log(f"ablation {name}: {json.dumps(metrics)}")
+        log(f"ablation {name}: {json.dumps(metrics)}")
     with open(os.path.join(out, "ablation.md"), "w") as f:
         f.write(markdown(rows, a.steps1, a.steps2, a.cases))
     print(markdown(rows, a.steps1, a.steps2, a.cases))
     return 0
 
 
-def run_decisions(a, preset: T.Preset, base: str) -> int:
+def run_decisions(a, preset: Preset, base: str) -> int:
     out = a.out or os.path.join(os.path.dirname(__file__), "runs", f"ablate-{preset.name}-s{a.seed}")
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, "decisions.json")
     rows = json.load(open(path)) if os.path.exists(path) else []
     done = {r["variant"] for r in rows}
-    tok = T.build_tokenizer()
+    tok = build_tokenizer()
     for name in a.variants.split(","):
         if name in done:
             continue
@@ -490,8 +488,8 @@ def run_decisions(a, preset: T.Preset, base: str) -> int:
         s1 = os.path.join(out, name, "stage1.pt")
         if VARIANTS[name].two_stage and os.path.exists(s1) and not (a.from_stage1 and VARIANTS[name].transfer):
             minutes += torch.load(s1, map_location="cpu").get("seconds", 0) / 60
-        model = T.checkpoint_model(final)
-        T.log(f"ablation {name} (seed {a.seed}): teacher-forced decisions on {a.cases} test cases")
+        model = checkpoint_model(final)
+        log(f"ablation {name} (seed {a.seed}): teacher-forced decisions on {a.cases} test cases")
         metrics = decision_metrics(model, tok, preset.preprocess(), a.test, a.cases)
         rows.append({"variant": name, "seed": a.seed, "steps1": a.steps1, "steps2": a.steps2,
                      "from_stage1": a.from_stage1, "metrics": metrics, "train_minutes": minutes,
@@ -499,7 +497,7 @@ def run_decisions(a, preset: T.Preset, base: str) -> int:
         with open(path, "w") as f:
             json.dump(rows, f)
         short = {k: v for k, v in metrics.items() if k not in ("per_case", "per_finding")}
-        T.log(f"ablation {name} (seed {a.seed}): {json.dumps(short)}")
+        log(f"ablation {name} (seed {a.seed}): {json.dumps(short)}")
     return 0
 
 

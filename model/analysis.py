@@ -33,6 +33,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from .bootstrap import case_bootstrap, ci95, pooled_scores
 from .labeller import FINDINGS, label_report
 from .metrics import closed_correct, finding_counts, first_yes_no, is_closed, micro_f1
 
@@ -139,38 +140,25 @@ def _case_metrics(lines: list[dict]) -> dict[str, dict]:
     return per
 
 
-def _agg(cases: list[dict]) -> tuple[float, float]:
-    tp = sum(c["tp"] for c in cases)
-    fp = sum(c["fp"] for c in cases)
-    fn = sum(c["fn"] for c in cases)
-    n = sum(c["n"] for c in cases)
-    return micro_f1(tp, fp, fn), (sum(c["hit"] for c in cases) / n if n else float("nan"))
-
-
 def bootstrap(lines: list[dict], others: dict[str, list[dict]] | None = None, n: int = 2000, seed: int = 0) -> dict:
     """Case-level bootstrap: 95 % intervals of finding F1 and closed accuracy, and of the paired differences to
     other results on the same cases."""
     mine = _case_metrics(lines)
     keys = sorted(mine)
     theirs = {name: _case_metrics(o) for name, o in (others or {}).items()}
-    rng = np.random.default_rng(seed)
-    draws = defaultdict(list)
-    for _ in range(n):
-        pick = [keys[i] for i in rng.integers(len(keys), size=len(keys))]
-        f1, acc = _agg([mine[k] for k in pick])
-        draws["finding_f1"].append(f1)
-        draws["closed_vqa_accuracy"].append(acc)
+
+    def statistic(pick: list[str]) -> dict:
+        f1, acc = pooled_scores([mine[k] for k in pick])
+        out = {"finding_f1": f1, "closed_vqa_accuracy": acc}
         for name, t in theirs.items():
-            f1b, accb = _agg([t[k] for k in pick if k in t])
-            draws[f"finding_f1 − {name}"].append(f1 - f1b)
-            draws[f"closed_vqa_accuracy − {name}"].append(acc - accb)
-    point = {"finding_f1": _agg([mine[k] for k in keys])[0], "closed_vqa_accuracy": _agg([mine[k] for k in keys])[1]}
-    for name, t in theirs.items():
-        f1b, accb = _agg([t[k] for k in keys if k in t])
-        point[f"finding_f1 − {name}"] = point["finding_f1"] - f1b
-        point[f"closed_vqa_accuracy − {name}"] = point["closed_vqa_accuracy"] - accb
-    return {k: {"value": point[k], "ci95": [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))]}
-            for k, v in draws.items()}
+            f1b, accb = pooled_scores([t[k] for k in pick if k in t])
+            out[f"finding_f1 − {name}"] = f1 - f1b
+            out[f"closed_vqa_accuracy − {name}"] = acc - accb
+        return out
+
+    draws = case_bootstrap([(keys, statistic)], n, np.random.default_rng(seed))
+    point = statistic(keys)
+    return {k: {"value": point[k], "ci95": ci95(v)} for k, v in draws.items()}
 
 
 # --- with the model ----------------------------------------------------------------------------------------------

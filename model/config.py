@@ -1,4 +1,4 @@
-"""Config files for training (``model/configs/*.json``): the ``Preset`` of model/train.py plus the data source and
+"""Config files for training (``model/configs/*.json``): the ``Preset`` of model/presets.py plus the data source and
 the distributed/runtime options, validated before anything trains.
 
     {"preset": {"name": "demo", ... every Preset field ...},      # required; only Preset's fields
@@ -17,14 +17,14 @@ import json
 import os
 from dataclasses import dataclass, field
 
-from .train import PRESETS, Preset
+from .presets import PRESETS, Preset
 
 SOURCES = ("builtin", "synthetic", "ct-rate", "m3d-cap", "m3d-vqa")
 
 
 @dataclass
 class DataConfig:
-    source: str = "builtin"  # builtin: the preset's generated phantoms (model/train.py build_ct_data)
+    source: str = "builtin"  # builtin: the preset's generated phantoms (model/ct_data.py build_ct_data)
     root: str | None = None  # dataset folder (synthetic: the folder of dataset.jsonl; ct-rate: the CT-RATE root)
     split: str = "train"  # ct-rate: train | valid; m3d: train | validation | test (the file's split)
     path: str | None = None  # m3d-vqa: the CSV; m3d-cap: the json; synthetic: dataset.jsonl (default root/…)

@@ -6,13 +6,13 @@ on all but the last micro-batch), logging and checkpoints on rank 0, resume from
 (``torchrun --max-restarts`` restarts every rank after one is killed; they all resume from the last checkpoint),
 bf16 autocast and activation checkpointing on CUDA.
 
-The stages are model/train.py's: stage 0 (the 2D MLLM, trained on rank 0 while the others wait), the transfer,
+The stages are model/stages.py's: stage 0 (the 2D MLLM, trained on rank 0 while the others wait), the transfer,
 stage 1 (task-shared) and stage 2 (TGH-MoE upcycled, two learning rates). What differs from ``train_ct``:
 - batches: an epoch is a permutation of the cases (``DistributedSampler``, seeded by the preset's seed and the
   stage), each case contributes one report and ``batch_vqa // batch_reports`` of its questions, drawn by
-  (seed, stage, epoch, case) — not train.CTBatches' per-step draws, so a torchrun run is not the ``--preset``
+  (seed, stage, epoch, case) — not batches.CTBatches' per-step draws, so a torchrun run is not the ``--preset``
   run; ``--config demo.json`` without torchrun still is;
-- the loss (``LocalLoss``) is ``train.multitask_loss`` split across ranks: cross-entropy, the gate's task NLL and
+- the loss (``LocalLoss``) is ``losses.multitask_loss`` split across ranks: cross-entropy, the gate's task NLL and
   the finding head's BCE are normalised by their *global* counts (tokens, samples, rows) and scaled by the world
   size, so that DDP's gradient average equals the gradient of the one-process loss over the union of the ranks'
   batches (tested: 2 ranks × batch b = 1 process × batch 2b); the MoE balance term is per rank (as usual for DDP
@@ -36,8 +36,15 @@ import torch.distributed as dist
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import train as T
+from .batches import STAGE_CODE, collate, encode_sample
+from .checkpoints import checkpoint_model, save_checkpoint
+from .ct_data import build_ct_data
+from .loop import log, lr_at
 from .mllm import merge_image_features
+from .per_slice import frozen_prefix, trainable_suffix
+from .stages import Variant, calibrate_projector, train_stage0, transfer_from_stage0, upcycle_experts
+from .tokenizer import WordTokenizer
+from .vocabulary import build_tokenizer
 
 
 # --- process group -------------------------------------------------------------------------------------------------
@@ -83,10 +90,10 @@ def per_slice_tokens(model, pixels: torch.Tensor, freeze: int) -> torch.Tensor:
     """[B,3,D,H,W] → [B,D·Np,C]: patch embedding + per-slice blocks (the frozen ones without gradient)."""
     if freeze > 0:
         with torch.no_grad():
-            x = T.frozen_prefix(model, pixels, freeze)
+            x = frozen_prefix(model, pixels, freeze)
     else:
-        x = T.frozen_prefix(model, pixels, 0)
-    return T.trainable_suffix(model, x, pixels.shape[0], freeze)
+        x = frozen_prefix(model, pixels, 0)
+    return trainable_suffix(model, x, pixels.shape[0], freeze)
 
 
 def global_counts(env: Env, micro: list[tuple[list, torch.Tensor]], k_moe: int) -> dict:
@@ -105,7 +112,7 @@ def global_counts(env: Env, micro: list[tuple[list, torch.Tensor]], k_moe: int) 
 
 
 class LocalLoss(nn.Module):
-    """This rank's share of train.multitask_loss (see the module docstring); ``forward`` returns (loss, parts)."""
+    """This rank's share of losses.multitask_loss (see the module docstring); ``forward`` returns (loss, parts)."""
 
     def __init__(self, model, preset, freeze: int, world: int, gate_task_weight: float, bf16: bool):
         super().__init__()
@@ -179,7 +186,7 @@ def enable_activation_checkpointing(model, freeze: int) -> int:
 
 # --- batches -------------------------------------------------------------------------------------------------------
 def collate_cases(items: list[dict], tok, n_img: int, preset, max_positions: int) -> dict:
-    """Cases → pixels [B,3,D,H,W], per-sample rows (reports first, then questions, as train.CTBatches), the two
+    """Cases → pixels [B,3,D,H,W], per-sample rows (reports first, then questions, as batches.CTBatches), the two
     sub-batches (None when empty), the finding head's targets (labeller on the case's report) and its mask."""
     from .labeller import FINDINGS, label_report
 
@@ -187,13 +194,13 @@ def collate_cases(items: list[dict], tok, n_img: int, preset, max_positions: int
     for c, it in enumerate(items):
         for t, group in enumerate((it["reports"], it["vqa"])):
             for q, a in group:
-                ids, plen = T.encode_sample(tok, n_img, q, a)
+                ids, plen = encode_sample(tok, n_img, q, a)
                 if len(ids) > max_positions:
                     ids, cut = ids[:max_positions], cut + 1
                 subs[t].append((ids, plen))
                 rows[t].append(c)
     case_rows = torch.tensor(rows[0] + rows[1], dtype=torch.long)
-    batches = [T.collate(tok, s, preset.decision_weight) if s else None for s in subs]
+    batches = [collate(tok, s, preset.decision_weight) if s else None for s in subs]
     find = []
     for it in items:
         if it["reports"]:
@@ -265,7 +272,7 @@ def ddp_loop(name: str, path: str, model, groups: list[dict], steps: int, preset
         opt.load_state_dict(ck["optimizer"])
         start = ck["step"]
         if env.main:
-            T.log(f"{name}: resuming at step {start}/{steps} (world {env.world})")
+            log(f"{name}: resuming at step {start}/{steps} (world {env.world})")
     trainable = {id(p) for g in groups for p in g["params"]}
     for p in model.parameters():
         p.requires_grad_(id(p) in trainable)
@@ -276,13 +283,13 @@ def ddp_loop(name: str, path: str, model, groups: list[dict], steps: int, preset
                                                   find_unused_parameters=dcfg.find_unused_parameters)
     else:
         ddp = step_mod
-    stage_seed = preset.seed * 10 + T.STAGE_CODE[name]
+    stage_seed = preset.seed * 10 + STAGE_CODE[name]
     batches = micro_batches(ds, env, micro, stage_seed, start * accum, cfg.data.num_workers)
     t0, t_data, t_step, n_vol = time.time(), 0.0, 0.0, 0
     skipped, truncated = 0, 0
     params = [p for g in groups for p in g["params"]]
     for step in range(start, steps):
-        scale = T.lr_at(step, steps, preset.warmup)
+        scale = lr_at(step, steps, preset.warmup)
         for g in opt.param_groups:
             g["lr"] = g["base_lr"] * scale
         parts_sum: dict[str, float] = {}
@@ -294,7 +301,7 @@ def ddp_loop(name: str, path: str, model, groups: list[dict], steps: int, preset
             epoch, items = next(batches)
             b = collate_cases(items, tok, n_img, preset, model.cfg.llm.max_positions)
             for key, reason in b["skipped"]:
-                T.log(f"rank {env.rank}: skipped volume {key}: {reason}")
+                log(f"rank {env.rank}: skipped volume {key}: {reason}")
             skipped, truncated = skipped + len(b["skipped"]), truncated + b["truncated"]
             micro_list.append(b)
         counts = global_counts(env, [(b["batches"], b["fmask"]) for b in micro_list], len(model.encoder.moe_layers))
@@ -326,31 +333,30 @@ def ddp_loop(name: str, path: str, model, groups: list[dict], steps: int, preset
                 info["aux"] = info.get("aux", 0.0) / env.world
                 wall = time.time() - t0
                 vols = tot[len(keys)]
-                T.log(f"{name} step {step + 1}/{steps} ce {info['ce']:.4f} "
-                      + " ".join(f"{k} {info[k]:.4f}" for k in keys if k != "ce")
-                      + f" lr {opt.param_groups[0]['lr']:.2e} world {env.world} epoch {epoch} "
-                      f"{vols / wall:.2f} volumes/s; per rank and step: data {tot[-2] / env.world / (step + 1 - start):.3f} s, "
-                      f"compute {tot[-1] / env.world / (step + 1 - start):.3f} s")
+                log(f"{name} step {step + 1}/{steps} ce {info['ce']:.4f} "
+                    + " ".join(f"{k} {info[k]:.4f}" for k in keys if k != "ce")
+                    + f" lr {opt.param_groups[0]['lr']:.2e} world {env.world} epoch {epoch} "
+                    f"{vols / wall:.2f} volumes/s; per rank and step: data {tot[-2] / env.world / (step + 1 - start):.3f} s, "
+                    f"compute {tot[-1] / env.world / (step + 1 - start):.3f} s")
         if (step + 1) % preset.checkpoint_every == 0 and step + 1 < steps and env.main:
-            T.save_checkpoint(part, model=model.state_dict(), optimizer=opt.state_dict(), step=step + 1)
+            save_checkpoint(part, model=model.state_dict(), optimizer=opt.state_dict(), step=step + 1)
     skipped_all, trunc_all = env.all_sum([skipped, truncated])
     model.eval()
     if env.main:
-        T.save_checkpoint(path, model=model.state_dict(), config=model.cfg.to_dict(),
-                          routed=all(m.routed for m in model.encoder.moe_layers) and bool(model.encoder.moe_layers),
-                          seconds=time.time() - t0, steps=steps, world=env.world, skipped_volumes=int(skipped_all),
-                          truncated_samples=int(trunc_all), timing={"data_s": t_data, "compute_s": t_step}, **extra)
+        save_checkpoint(path, model=model.state_dict(), config=model.cfg.to_dict(),
+                        routed=all(m.routed for m in model.encoder.moe_layers) and bool(model.encoder.moe_layers),
+                        seconds=time.time() - t0, steps=steps, world=env.world, skipped_volumes=int(skipped_all),
+                        truncated_samples=int(trunc_all), timing={"data_s": t_data, "compute_s": t_step}, **extra)
         if os.path.exists(part):
             os.remove(part)
-        T.log(f"{name}: done in {(time.time() - t0) / 60:.1f} min, {int(skipped_all)} volumes skipped, "
-              f"{int(trunc_all)} samples truncated to {model.cfg.llm.max_positions} tokens → {path}")
+        log(f"{name}: done in {(time.time() - t0) / 60:.1f} min, {int(skipped_all)} volumes skipped, "
+            f"{int(trunc_all)} samples truncated to {model.cfg.llm.max_positions} tokens → {path}")
     env.barrier()
 
 
 # --- the run -------------------------------------------------------------------------------------------------------
-def build_tokenizer_for(idx) -> "T.WordTokenizer":
+def build_tokenizer_for(idx) -> WordTokenizer:
     from . import reports, scenes2d
-    from .tokenizer import WordTokenizer
 
     texts = list(reports.all_texts()) + list(scenes2d.all_texts()) + list(reports.REPORT_PROMPTS)
     if idx is not None:
@@ -365,29 +371,29 @@ def train_distributed(cfg, run: str, package: str | None = None, env: Env | None
     preset, dcfg = cfg.preset, cfg.distributed
     env = env or setup(dcfg)
     os.makedirs(run, exist_ok=True)
-    log = T.log if env.main else (lambda m: None)
-    log(f"distributed: world {env.world}, backend {dist.get_backend() if env.world > 1 else 'none'}, "
+    say = log if env.main else (lambda m: None)  # rank 0 logs
+    say(f"distributed: world {env.world}, backend {dist.get_backend() if env.world > 1 else 'none'}, "
         f"device {env.device}, micro-batch {dcfg.micro_batch or preset.batch_reports} cases × accumulation "
         f"{dcfg.grad_accum}, data {cfg.data.source}")
     try:
-        idx = None if cfg.data.source == "builtin" else load_index(cfg.data, log)
+        idx = None if cfg.data.source == "builtin" else load_index(cfg.data, say)
     except (OSError, ValueError) as e:  # a missing folder, a CSV without its columns: before anything trains
         print(f"model.train: data: {e}", file=sys.stderr, flush=True)
         return 2
     if idx is not None and not idx.samples:
         print(f"model.train: data: no usable sample in {cfg.data.root or cfg.data.path}", file=sys.stderr, flush=True)
         return 2
-    tok = T.build_tokenizer() if cfg.data.source in ("builtin", "synthetic") else build_tokenizer_for(idx)
+    tok = build_tokenizer() if cfg.data.source in ("builtin", "synthetic") else build_tokenizer_for(idx)
     # stage 0 on rank 0, the others wait (the collective timeout is distributed.timeout_min)
     stage0 = os.path.join(run, "stage0.pt")
     if env.main and not os.path.exists(stage0):
-        T.train_stage0(preset, tok, run)
+        train_stage0(preset, tok, run)
     data_dir = os.path.join(run, "data")
     if cfg.data.source == "builtin":
         if env.main:
-            T.build_ct_data(preset, "train", preset.train_cases, data_dir)
+            build_ct_data(preset, "train", preset.train_cases, data_dir)
         env.barrier()
-        data = T.build_ct_data(preset, "train", preset.train_cases, data_dir)
+        data = build_ct_data(preset, "train", preset.train_cases, data_dir)
         cases, hu = cases_from_builtin(data["lines"]), data["hu"]
     else:
         env.barrier()
@@ -396,14 +402,14 @@ def train_distributed(cfg, run: str, package: str | None = None, env: Env | None
     per_case = max(1, preset.batch_vqa // max(preset.batch_reports, 1))
 
     def dataset(stage: str) -> CaseDataset:
-        return CaseDataset(cases, pre, preset.seed, T.STAGE_CODE[stage], per_case, cache=cfg.data.cache,
+        return CaseDataset(cases, pre, preset.seed, STAGE_CODE[stage], per_case, cache=cfg.data.cache,
                            hu_range=cfg.data.m3d_hu_range, hu_array=hu)
 
-    variant = T.Variant()
+    variant = Variant()
     # The new weights (text projection, routers, finding head …) from a seed, not from whatever the process's
-    # generator holds (train.py's come after stage 0's draws, so a restart that skips stage 0 would differ).
+    # generator holds (a one-process ``model.train`` run's come after stage 0's draws, so a restart that skips stage 0 would differ).
     torch.manual_seed(preset.seed + 1)
-    model = T.transfer_from_stage0(preset, stage0, tok)
+    model = transfer_from_stage0(preset, stage0, tok)
     freeze = preset.freeze_blocks
     n_img = model.cfg.num_image_tokens
     s1, s2 = os.path.join(run, "stage1.pt"), os.path.join(run, "stage2.pt")
@@ -417,7 +423,7 @@ def train_distributed(cfg, run: str, package: str | None = None, env: Env | None
             with torch.no_grad():
                 return per_slice_tokens(model, torch.stack([px[i] for i in indices]), freeze)
 
-        T.calibrate_projector(model, tokens_for, len(cases))
+        calibrate_projector(model, tokens_for, len(cases))
     model.to(env.device)
     frozen = set()
     if freeze > 0:
@@ -434,31 +440,31 @@ def train_distributed(cfg, run: str, package: str | None = None, env: Env | None
 
     if env.device.type == "cuda" and dcfg.activation_checkpointing or dcfg.force_activation_checkpointing:
         n = enable_activation_checkpointing(model, freeze)
-        log(f"activation checkpointing on {n} blocks")
+        say(f"activation checkpointing on {n} blocks")
     extra = {"vocab": tok.vocab, "preprocess": dataclasses.asdict(pre), "variant": dataclasses.asdict(variant),
              "preset": preset.name, "data": dataclasses.asdict(cfg.data)}
     common = dict(preset=preset, env=env, cfg=cfg, tok=tok, n_img=n_img, freeze=freeze, extra=extra)
     if os.path.exists(s2):
-        log(f"stage2: {s2} exists")
+        say(f"stage2: {s2} exists")
     else:
         if os.path.exists(s1):
             model.load_state_dict(torch.load(s1, map_location="cpu")["model"])
         else:
-            log(f"stage1 (distributed): task-shared, routed experts off, {preset.stage1_steps} steps")
+            say(f"stage1 (distributed): task-shared, routed experts off, {preset.stage1_steps} steps")
             ddp_loop("stage1", s1, model, groups_for(0.0, preset.stage1_lr, False), preset.stage1_steps,
                      ds=dataset("stage1"), gate_task_weight=0.0, **common)
             model.load_state_dict(torch.load(s1, map_location="cpu")["model"])  # every rank: rank 0's weights
-        T.upcycle_experts(model.cpu(), preset, variant)
+        upcycle_experts(model.cpu(), preset, variant)
         model.to(env.device)
-        log(f"stage2 (distributed): experts upcycled, {preset.stage2_steps} steps")
+        say(f"stage2 (distributed): experts upcycled, {preset.stage2_steps} steps")
         ddp_loop("stage2", s2, model, groups_for(preset.stage2_lr, preset.stage2_rest_lr, True), preset.stage2_steps,
                  ds=dataset("stage2"), gate_task_weight=preset.gate_task_weight, **common)
     if package and env.main:
         from .export import export_package
 
-        m = T.checkpoint_model(s2)
+        m = checkpoint_model(s2)
         export_package(m, tok, pre, package, {"training": f"config {cfg.path or preset.name}, world {env.world}"})
-        log(f"exported → {package}")
+        say(f"exported → {package}")
     env.barrier()
     if env.world > 1:
         dist.destroy_process_group()

@@ -27,9 +27,12 @@ import onnx
 import torch
 from torch import nn
 
-from .mllm import CTLensMLLM, MLLMConfig
+from .checkpoints import load_checkpoint
+from .mllm import CTLensMLLM
 from .preprocess import PreprocessConfig
+from .presets import PRESETS
 from .tokenizer import WordTokenizer
+from .vocabulary import build_tokenizer
 
 OPSET = 17
 CTLENS_VERSION = "2.0"
@@ -244,18 +247,6 @@ def export_package(model: CTLensMLLM, tok: WordTokenizer, pre: PreprocessConfig,
     return cfg
 
 
-def load_checkpoint(path: str) -> tuple[CTLensMLLM, WordTokenizer, PreprocessConfig, dict]:
-    ck = torch.load(path, map_location="cpu")
-    model = CTLensMLLM(MLLMConfig.from_dict(ck["config"]))
-    if ck.get("routed"):
-        for layer in model.encoder.moe_layers:
-            layer.routed = True
-    model.load_state_dict(ck["model"])
-    tok = WordTokenizer(ck["vocab"])
-    pre = PreprocessConfig(**ck["preprocess"])
-    return model, tok, pre, ck.get("meta", {})
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python3 -m model.export", description=__doc__.split("\n\n")[0])
     src = p.add_mutually_exclusive_group(required=True)
@@ -265,8 +256,6 @@ def main(argv=None) -> int:
     p.add_argument("--training", help="config.json ctlens.training, e.g. \"preset demo\" (default: the checkpoint's preset)")
     a = p.parse_args(argv)
     if a.untrained:
-        from .train import PRESETS, build_tokenizer
-
         torch.manual_seed(0)
         preset = PRESETS[a.untrained]
         tok = build_tokenizer()

@@ -44,13 +44,14 @@ def measure(p, stage2: bool = True) -> float:
     import torch
     from torch.profiler import ProfilerActivity, profile
 
-    from . import train as T
     from .data.volumes import Case, CaseDataset
     from .distributed import Env, LocalLoss, collate_cases, global_counts
+    from .mllm import CTLensMLLM
+    from .vocabulary import build_tokenizer
 
-    tok = T.build_tokenizer()
+    tok = build_tokenizer()
     torch.manual_seed(0)
-    model = T.CTLensMLLM(p.model_config(len(tok), tok.image_id))
+    model = CTLensMLLM(p.model_config(len(tok), tok.image_id))
     if stage2:
         for layer in model.encoder.moe_layers:
             layer.upcycle(0.05, torch.Generator().manual_seed(0))

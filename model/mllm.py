@@ -187,7 +187,7 @@ class CTLensMLLM(nn.Module):
     def loss(self, slice_tokens: torch.Tensor, batch: dict, sparse: bool = True) -> tuple[torch.Tensor, dict]:
         """Next-token cross-entropy on the answer positions (+ weighted load-balancing loss when routed).
 
-        slice_tokens [B,D·Np,C] (per-slice encoder output, possibly cached), batch from ``model.train.collate``:
+        slice_tokens [B,D·Np,C] (per-slice encoder output, possibly cached), batch from ``model.batches.collate``:
         input_ids/labels/attention_mask [B,S] with N_img image tokens after <bos>, prompt_mask [B,S].
         """
         ids = batch["input_ids"]

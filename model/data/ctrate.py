@@ -16,10 +16,10 @@ carries HU in its NIfTI scaling; the non-fixed one needs metadata/ RescaleSlope/
 
 from __future__ import annotations
 
-import csv
 import os
 
 from . import DatasetIndex, Rejected, Sample
+from .tables import csv_rows, row_where
 
 LABELS = ("Medical material", "Arterial wall calcification", "Cardiomegaly", "Pericardial effusion",
           "Coronary artery wall calcification", "Hiatal hernia", "Lymphadenopathy", "Emphysema", "Atelectasis",
@@ -67,34 +67,25 @@ def read_ct_rate(root: str, split: str = "train", label_questions: bool = True) 
     labels: dict[str, dict[str, int]] = {}
     label_names: list[str] = []
     if labels_csv:
-        lname = os.path.basename(labels_csv)
-        with open(labels_csv, newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
-            label_names = [c for c in (reader.fieldnames or []) if c and c != "VolumeName"]
-            if "VolumeName" not in (reader.fieldnames or []):
-                raise ValueError(f"{lname}: no VolumeName column (columns: {reader.fieldnames})")
-            for n, row in enumerate(reader, 2):  # row numbers as a spreadsheet shows them (header = 1)
+        with csv_rows(labels_csv, ("VolumeName",)) as (columns, rows):
+            label_names = [c for c in columns if c and c != "VolumeName"]
+            for n, row in rows:
                 name = _text(row.get("VolumeName"))
                 try:
                     values = {c: int(float(row[c])) for c in label_names}
                     if any(v not in (0, 1) for v in values.values()):
                         raise ValueError("labels must be 0 or 1")
                 except (TypeError, ValueError) as e:
-                    rejected.append(Rejected(f"{lname} row {n} ({name or '?'})", f"bad label value ({e})"))
+                    rejected.append(Rejected(row_where(labels_csv, n, name), f"bad label value ({e})"))
                     continue
                 labels[name] = values
 
-    rname = os.path.basename(reports)
     samples: list[Sample] = []
     seen: set[str] = set()
-    with open(reports, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        missing_cols = [c for c in REPORT_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing_cols:
-            raise ValueError(f"{rname}: missing column(s) {', '.join(missing_cols)} (columns: {reader.fieldnames})")
-        for n, row in enumerate(reader, 2):
+    with csv_rows(reports, REPORT_COLUMNS) as (_, rows):
+        for n, row in rows:
             name = _text(row.get("VolumeName"))
-            where = f"{rname} row {n} ({name or '?'})"
+            where = row_where(reports, n, name)
             findings, impression = _text(row.get("Findings_EN")), _text(row.get("Impressions_EN"))
             if not name:
                 rejected.append(Rejected(where, "no VolumeName"))

@@ -19,11 +19,11 @@ D = superior→inferior order of the file, H = A, W = R (not checked against a h
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 
 from . import DatasetIndex, Rejected, Sample
+from .tables import cell, csv_rows, row_where
 
 VQA_COLUMNS = ("Image Path", "Question Type", "Question", "Choice A", "Choice B", "Choice C", "Choice D", "Answer",
                "Answer Choice")
@@ -70,19 +70,13 @@ def read_m3d_cap(path: str, split: str = "train", data_root: str | None = None) 
 
 def read_m3d_vqa(path: str, data_root: str | None = None, forms: tuple[str, ...] = ("open", "closed")) -> DatasetIndex:
     root = _root(path, data_root)
-    name = os.path.basename(path)
     samples, rejected = [], []
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        missing = [c for c in VQA_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ValueError(f"{name}: missing column(s) {', '.join(missing)} (columns: {reader.fieldnames})")
-        for n, row in enumerate(reader, 2):
-            rel = (row.get("Image Path") or "").strip()
-            where = f"{name} row {n} ({rel or '?'})"
-            q, ans, choice = (row.get("Question") or "").strip(), (row.get("Answer") or "").strip(), \
-                (row.get("Answer Choice") or "").strip().upper()
-            choices = {c: (row.get(f"Choice {c}") or "").strip() for c in "ABCD"}
+    with csv_rows(path, VQA_COLUMNS) as (_, rows):
+        for n, row in rows:
+            rel = cell(row, "Image Path")
+            where = row_where(path, n, rel)
+            q, ans, choice = cell(row, "Question"), cell(row, "Answer"), cell(row, "Answer Choice").upper()
+            choices = {c: cell(row, f"Choice {c}") for c in "ABCD"}
             if not rel or not q or not ans:
                 rejected.append(Rejected(where, "empty Image Path, Question or Answer"))
                 continue

@@ -41,7 +41,7 @@ def cases_from_index(idx) -> list[Case]:
 
 
 def cases_from_builtin(lines: list[dict]) -> list[Case]:
-    """model/train.py build_ct_data's lines (``index`` = row of its HU array) as cases."""
+    """model/ct_data.py build_ct_data's lines (``index`` = row of its HU array) as cases."""
     by: dict[int, Case] = {}
     for l in lines:
         c = by.setdefault(l["index"], Case(f"builtin:{l['index']}", "builtin", [], [], l["index"]))
@@ -84,7 +84,7 @@ def cache_key(path: str, pre: PreprocessConfig, kind: str, hu_range) -> str:
 
 def hu_pixels(hu_row: np.ndarray, pre: PreprocessConfig) -> torch.Tensor:
     """A builtin row (already resampled HU [D,H,W]) → [3,D,H,W]: the windows of hu_to_pixels."""
-    from ..train import hu_batch_to_pixels
+    from ..ct_data import hu_batch_to_pixels
 
     return hu_batch_to_pixels(np.asarray(hu_row)[None], pre)[0]
 

@@ -10,6 +10,7 @@ import pytest
 
 from model import train as T
 from model.config import ConfigError, from_dict, load_config
+from model.presets import PRESETS
 
 CONFIGS = os.path.join(os.path.dirname(__file__), "..", "configs")
 
@@ -17,8 +18,8 @@ CONFIGS = os.path.join(os.path.dirname(__file__), "..", "configs")
 @pytest.mark.parametrize("name", ["demo", "demo1", "tiny"])
 def test_config_file_equals_the_builtin_preset(name):
     cfg = load_config(os.path.join(CONFIGS, f"{name}.json"))
-    assert cfg.preset == T.PRESETS[name]
-    assert dataclasses.asdict(cfg.preset) == dataclasses.asdict(T.PRESETS[name])
+    assert cfg.preset == PRESETS[name]
+    assert dataclasses.asdict(cfg.preset) == dataclasses.asdict(PRESETS[name])
     assert cfg.data.source == "builtin"
 
 
@@ -45,11 +46,11 @@ def test_config_and_preset_reach_the_same_training(monkeypatch, tmp_path):
     for argv in (["--preset", "demo"], ["--config", os.path.join(CONFIGS, "demo.json")], []):
         with pytest.raises(Reached):
             T.main(argv + ["--threads", "1"])
-    assert seen[0] == seen[1] == seen[2] and seen[0][0] == T.PRESETS["demo"] and seen[0][1] == "demo"
+    assert seen[0] == seen[1] == seen[2] and seen[0][0] == PRESETS["demo"] and seen[0][1] == "demo"
 
 
 def base():
-    return {"preset": dataclasses.asdict(T.PRESETS["tiny"])}
+    return {"preset": dataclasses.asdict(PRESETS["tiny"])}
 
 
 def test_unknown_keys_and_bad_shapes_are_refused():

@@ -8,6 +8,7 @@ Ranks are forked from the test process (no second torch import; the real launche
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import multiprocessing as mp
 import os
@@ -20,12 +21,18 @@ import sys
 import pytest
 import torch
 
-from model import train as T
+from model.checkpoints import checkpoint_model
 from model.config import from_dict
+from model.ct_data import build_ct_data
 from model.distributed import Env, LocalLoss, collate_cases, enable_activation_checkpointing, global_counts, \
     train_distributed
+from model.losses import multitask_loss
+from model.per_slice import frozen_prefix, trainable_suffix
+from model.presets import PRESETS
+from model.stages import train_stage0, transfer_from_stage0
+from model.vocabulary import build_tokenizer
 
-TINY4 = dict(dataclasses.asdict(T.PRESETS["tiny"]), name="tiny4", train_cases=4, stage1_steps=4, stage2_steps=2,
+TINY4 = dict(dataclasses.asdict(PRESETS["tiny"]), name="tiny4", train_cases=4, stage1_steps=4, stage2_steps=2,
              checkpoint_every=2, gate_task_weight=0.2, expert_noise=0.05)
 TOL = 2e-5  # max |Δ parameter| after 4 AdamW steps at lr 5e-4 (measured: see model/README.md)
 
@@ -40,9 +47,9 @@ def base(tmp_path_factory):
     """stage0.pt and the 4 generated cases, shared by every run (copied into each run folder)."""
     d = tmp_path_factory.mktemp("ddp")
     preset = config(1).preset
-    tok = T.build_tokenizer()
-    T.train_stage0(preset, tok, str(d / "base"))
-    T.build_ct_data(preset, "train", preset.train_cases, str(d / "base" / "data"))
+    tok = build_tokenizer()
+    train_stage0(preset, tok, str(d / "base"))
+    build_ct_data(preset, "train", preset.train_cases, str(d / "base" / "data"))
     return d
 
 
@@ -117,7 +124,7 @@ def test_two_ranks_equal_one_process_with_twice_the_batch(base, two_ranks, capsy
     assert diff_acc < TOL
     ck = torch.load(two_ranks / "stage2.pt")
     assert ck["world"] == 2 and ck["routed"] and ck["skipped_volumes"] == 0
-    assert T.checkpoint_model(str(two_ranks / "stage2.pt")) is not None  # the export path reads it
+    assert checkpoint_model(str(two_ranks / "stage2.pt")) is not None  # the export path reads it
 
 
 def test_a_killed_rank_resumes_bit_for_bit(base, two_ranks, capfd):
@@ -135,11 +142,11 @@ def test_a_killed_rank_resumes_bit_for_bit(base, two_ranks, capfd):
 
 def test_local_loss_is_multitask_loss_on_one_process_and_checkpointing_keeps_gradients(base):
     preset = config(2).preset
-    tok = T.build_tokenizer()
-    model = T.transfer_from_stage0(preset, str(base / "base" / "stage0.pt"), tok)
+    tok = build_tokenizer()
+    model = transfer_from_stage0(preset, str(base / "base" / "stage0.pt"), tok)
     for layer in model.encoder.moe_layers:
         layer.upcycle(0.05, torch.Generator().manual_seed(0))
-    data = T.build_ct_data(preset, "train", preset.train_cases, str(base / "base" / "data"))
+    data = build_ct_data(preset, "train", preset.train_cases, str(base / "base" / "data"))
     from model.data.volumes import CaseDataset, cases_from_builtin
 
     ds = CaseDataset(cases_from_builtin(data["lines"]), preset.preprocess(), 0, 2, 2, hu_array=data["hu"])
@@ -147,7 +154,7 @@ def test_local_loss_is_multitask_loss_on_one_process_and_checkpointing_keeps_gra
     counts = global_counts(Env(), [(b["batches"], b["fmask"])], 1)
 
     def grads(ac: bool):
-        m = T.copy.deepcopy(model)
+        m = copy.deepcopy(model)
         if ac:
             enable_activation_checkpointing(m, preset.freeze_blocks)
         loss, _ = LocalLoss(m, preset, preset.freeze_blocks, 1, 0.2, False)(
@@ -156,10 +163,10 @@ def test_local_loss_is_multitask_loss_on_one_process_and_checkpointing_keeps_gra
         return loss, {n: p.grad.clone() for n, p in m.named_parameters() if p.grad is not None}
 
     loss, g = grads(False)
-    tokens = T.trainable_suffix(model, T.frozen_prefix(model, b["pixels"], preset.freeze_blocks), 2,
-                                preset.freeze_blocks)[b["case_rows"]]
-    ref, _ = T.multitask_loss(model, tokens, b["batches"], findings=b["findings"], finding_weight=1.0,
-                              gate_task_weight=0.2)
+    tokens = trainable_suffix(model, frozen_prefix(model, b["pixels"], preset.freeze_blocks), 2,
+                              preset.freeze_blocks)[b["case_rows"]]
+    ref, _ = multitask_loss(model, tokens, b["batches"], findings=b["findings"], finding_weight=1.0,
+                            gate_task_weight=0.2)
     assert abs(float(loss) - float(ref)) < 1e-5
     loss_ac, g_ac = grads(True)
     assert float(loss_ac) == float(loss) and g.keys() == g_ac.keys()

@@ -18,7 +18,8 @@ from model.generate import generate
 from model.mllm import CTLensMLLM
 from model.package import PackageError, load_package
 from model.preprocess import preprocess_file
-from model.train import PRESETS, build_tokenizer
+from model.presets import PRESETS
+from model.vocabulary import build_tokenizer
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PACKAGE = os.path.join(ROOT, "media", "models", "ctlens-tghmoe-demo")
@@ -65,8 +66,8 @@ def test_export_writes_every_package_file_and_reloads_the_same_model(tmp_path):
     b = pkg.generate(x, "vqa", "Is there a pleural effusion?", max_new_tokens=6)
     assert a.ids == b.ids and torch.equal(a.prefill_logits, b.prefill_logits)
     # The package's templates give the runtime exactly the prompt training used (image expanded in place).
+    from model.batches import encode_sample
     from model.generate import expand_image_tokens
-    from model.train import encode_sample
     n = model.cfg.num_image_tokens
     for task, question in (("vqa", "Is there a PLEURAL effusion?"), ("report", "Generate a radiology report for this chest CT.")):
         trained, plen = encode_sample(tok, n, question, "x")

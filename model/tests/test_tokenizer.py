@@ -12,7 +12,7 @@ import pytest
 
 from model import reports, scenes2d
 from model.tokenizer import SPECIAL_TOKENS, WordTokenizer
-from model.train import build_tokenizer
+from model.vocabulary import build_tokenizer
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PACKAGE_TOKENIZER = os.path.join(ROOT, "media", "models", "ctlens-tghmoe-demo", "tokenizer.json")

@@ -8,7 +8,13 @@ import os
 import pytest
 import torch
 
+from model import stages as S
 from model import train as T
+from model.batches import CTBatches
+from model.checkpoints import checkpoint_model
+from model.presets import PRESETS
+from model.stages import train_stage0
+from model.vocabulary import build_tokenizer
 
 
 def states_equal(a: str, b: str) -> bool:
@@ -42,13 +48,13 @@ def test_tiny_preset_end_to_end_resumes_and_is_deterministic(tmp_path, capsys):
 
 
 def test_an_interrupted_stage_resumes_from_its_checkpoint(tmp_path, monkeypatch):
-    preset = dataclasses.replace(T.PRESETS["tiny"], stage0_steps=4, checkpoint_every=2)
-    tok = T.build_tokenizer()
-    T.train_stage0(preset, tok, str(tmp_path / "a"))  # uninterrupted reference
+    preset = dataclasses.replace(PRESETS["tiny"], stage0_steps=4, checkpoint_every=2)
+    tok = build_tokenizer()
+    train_stage0(preset, tok, str(tmp_path / "a"))  # uninterrupted reference
 
     run = tmp_path / "b"
     os.makedirs(run)
-    real = T.multitask_loss
+    real = S.multitask_loss
     calls = {"n": 0}
 
     def crash_on_third(*args, **kw):
@@ -57,23 +63,23 @@ def test_an_interrupted_stage_resumes_from_its_checkpoint(tmp_path, monkeypatch)
             raise KeyboardInterrupt
         return real(*args, **kw)
 
-    monkeypatch.setattr(T, "multitask_loss", crash_on_third)
+    monkeypatch.setattr(S, "multitask_loss", crash_on_third)
     with pytest.raises(KeyboardInterrupt):
-        T.train_stage0(preset, tok, str(run))
+        train_stage0(preset, tok, str(run))
     assert (run / "stage0.pt.part").is_file() and not (run / "stage0.pt").exists()
-    monkeypatch.setattr(T, "multitask_loss", real)
-    T.train_stage0(preset, tok, str(run))
+    monkeypatch.setattr(S, "multitask_loss", real)
+    train_stage0(preset, tok, str(run))
     assert not (run / "stage0.pt.part").exists()
     assert states_equal(str(run / "stage0.pt"), str(tmp_path / "a" / "stage0.pt"))
 
 
 def test_batches_are_a_function_of_the_step():
-    tok = T.build_tokenizer()
+    tok = build_tokenizer()
     lines = [{"task": "report", "question": "Describe this chest CT.", "report": f"Findings: case {i}.", "index": i}
              for i in range(8)]
     lines += [{"task": "vqa", "question": "Is there emphysema?", "answer": "no", "index": i} for i in range(8)]
-    preset = dataclasses.replace(T.PRESETS["tiny"], batch_reports=2, batch_vqa=3)
-    b = T.CTBatches(tok, lines, 4, preset, "stage1")
+    preset = dataclasses.replace(PRESETS["tiny"], batch_reports=2, batch_vqa=3)
+    b = CTBatches(tok, lines, 4, preset, "stage1")
     i1, bs1 = b(5)
     i2, bs2 = b(5)
     assert i1 == i2 and all(torch.equal(x["input_ids"], y["input_ids"]) for x, y in zip(bs1, bs2))
@@ -93,14 +99,14 @@ def test_stage3_changes_the_windows_and_trains_on_from_stage2(tmp_path, monkeypa
     from model.preprocess import PreprocessConfig
 
     windows = [[-950.0, 100.0], [40.0, 400.0], [400.0, 1800.0]]
-    tiny3 = dataclasses.replace(T.PRESETS["tiny"], name="tiny3", stage3_steps=2, stage3_windows=windows)
-    monkeypatch.setitem(T.PRESETS, "tiny3", tiny3)
+    tiny3 = dataclasses.replace(PRESETS["tiny"], name="tiny3", stage3_steps=2, stage3_windows=windows)
+    monkeypatch.setitem(PRESETS, "tiny3", tiny3)
     run = tmp_path / "run"
     assert T.main(["--preset", "tiny3", "--out", str(run), "--threads", "1"]) == 0
     s2, s3 = torch.load(run / "stage2.pt"), torch.load(run / "stage3.pt")
     assert s3["preprocess"]["hu_windows"] == [tuple(w) for w in windows] and s3["routed"]
     changed = [k for k in s2["model"] if not torch.equal(s2["model"][k], s3["model"][k])]
     assert "encoder.lower.patch_embed.proj.weight" in changed  # every parameter trains, the patch embedding too
-    model = T.checkpoint_model(str(run / "stage3.pt"))
-    cfg = config_json(model, T.build_tokenizer(), PreprocessConfig(**s3["preprocess"]), {})
+    model = checkpoint_model(str(run / "stage3.pt"))
+    cfg = config_json(model, build_tokenizer(), PreprocessConfig(**s3["preprocess"]), {})
     assert cfg["ctlens"]["hu_windows"] == windows and cfg["ctlens"]["hu_window_names"][0] == "low attenuation"

@@ -1,0 +1,59 @@
+"""The training losses: answer-token cross-entropy with the image features in place, and the multitask loss of a
+step (one encoder pass, the LLM per task sub-batch, the MoE balance term, the gate's task NLL, the finding head).
+
+Report and VQA samples share a batch (so the text-guided group gate sees both tasks) but run through the LLM as two
+length-homogeneous sub-batches.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .mllm import CTLensMLLM, merge_image_features
+
+
+def lm_loss(model: CTLensMLLM, batch: dict, feats: torch.Tensor, embeds: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the answer tokens, the image features placed at the <image> positions."""
+    ids = batch["input_ids"]
+    embeds = merge_image_features(embeds, feats, ids == model.cfg.image_token_id)
+    pos = torch.arange(ids.shape[1]).unsqueeze(0).expand_as(ids)
+    logits, _ = model.llm(embeds, batch["attention_mask"], pos)
+    labels = batch["labels"][:, 1:].reshape(-1)
+    ce = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), labels, ignore_index=-100, reduction="none")
+    w = batch["weights"][:, 1:].reshape(-1) * (labels != -100)
+    return (ce * w).sum() / w.sum().clamp(min=1e-6)
+
+
+def multitask_loss(model: CTLensMLLM, tokens: torch.Tensor, batches: list[dict], sparse: bool = True,
+                   findings: torch.Tensor | None = None, finding_weight: float = 0.0, gate_task_weight: float = 0.0):
+    """One encoder pass over all samples (their text guidance each), then the LLM per sub-batch.
+
+    tokens [B,N,C] per-slice encoder output, rows in the order of the concatenated sub-batches; findings [B,8]
+    (0/1 from the labeller) for the summary token's finding head.
+    Returns (loss, info); loss = mean CE over sub-batches (weighted by samples) + 0.01·balance
+    + finding_weight·BCE(finding head) + gate_task_weight·NLL(group gate, task) where sub-batch i is task i.
+    """
+    embeds = [model.embed_tokens(b["input_ids"]) for b in batches]
+    text = torch.cat([model.text_guidance(e, b["prompt_mask"]) for e, b in zip(embeds, batches)])
+    feats, routing, aux = model.image_features(tokens, text, sparse=sparse)
+    ce, start = 0.0, 0
+    for e, b in zip(embeds, batches):
+        n = b["input_ids"].shape[0]
+        ce = ce + lm_loss(model, b, feats[start : start + n], e) * n
+        start += n
+    ce = ce / start
+    loss = ce + model.cfg.encoder.moe.aux_loss_weight * aux
+    info = {"ce": float(ce), "aux": float(aux)}
+    if gate_task_weight > 0 and routing is not None:
+        gates = routing[0]  # [B,K,G]
+        task = torch.cat([torch.full((b["input_ids"].shape[0],), i, dtype=torch.long) for i, b in enumerate(batches)])
+        nll = F.nll_loss(gates.clamp(min=1e-6).log().flatten(0, 1), task.repeat_interleave(gates.shape[1]))
+        loss = loss + gate_task_weight * nll
+        info.update(gate_nll=float(nll), gate_acc=float((gates.mean(1).argmax(-1) == task).float().mean()))
+    if findings is not None and finding_weight > 0 and model.finding_head is not None:
+        logits = model.finding_head(feats[:, -1])  # the summary token
+        bce = F.binary_cross_entropy_with_logits(logits, findings)
+        loss = loss + finding_weight * bce
+        info.update(find_bce=float(bce), find_acc=float(((logits > 0).float() == findings).float().mean()))
+    return loss, info

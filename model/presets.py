@@ -1,0 +1,142 @@
+"""The training presets: one ``Preset`` per run recipe (architecture, data, schedule), ``PRESETS`` by name.
+
+A preset is everything ``python3 -m model.train --preset NAME`` needs besides the code; ``model/configs/*.json``
+hold the same fields as config files (model/config.py, tested equal).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .llm import LLMConfig
+from .mllm import MLLMConfig
+from .preprocess import PreprocessConfig
+from .tghmoe import MoEConfig
+from .transfer import EncoderConfig
+from .vit2d import ViTConfig
+
+
+@dataclass
+class Preset:
+    name: str
+    seed: int = 0
+    # architecture
+    image_size: int = 64
+    patch_size: int = 16
+    vit_dim: int = 128
+    vit_depth: int = 6
+    vit_heads: int = 4
+    vit_mlp_ratio: int = 2
+    slices: int = 16
+    top_blocks: int = 2
+    groups: int = 2
+    experts_per_group: int = 4
+    top_k: int = 2
+    llm_dim: int = 192
+    llm_layers: int = 4
+    llm_heads: int = 4
+    max_positions: int = 384
+    pooling: list[int] = field(default_factory=lambda: [2, 2, 2])
+    pooling_2d: list[int] = field(default_factory=lambda: [1, 1, 1])
+    summary_token: bool = True
+    summary_max: bool = False  # the summary token also reads the max over all visual tokens (mllm.Projector)
+    group_names: list[str] = field(default_factory=lambda: ["group 0", "group 1"])
+    # data
+    train_cases: int = 1000
+    val_cases: int = 32
+    synth_size: list[int] = field(default_factory=lambda: [128, 128, 64])
+    # schedule
+    stage0_steps: int = 2000
+    stage0_batch: int = 32
+    stage0_lr: float = 1e-3
+    stage1_steps: int = 1800
+    stage2_steps: int = 700
+    batch_reports: int = 4
+    batch_vqa: int = 8
+    stage1_lr: float = 5e-4
+    stage2_lr: float = 5e-4  # routers, experts, text projection
+    stage2_rest_lr: float = 5e-5  # everything else in stage 2 ("the rest at a lower rate")
+    freeze_blocks: int = 2
+    finding_loss_weight: float = 1.0  # BCE of the summary token's finding head (needs summary_token)
+    # Report and VQA lines of a step come from the same cases (each case: its report and batch_vqa/batch_reports of
+    # its questions), so every volume goes through the prompt-independent per-slice blocks once per step.
+    shared_cases: bool = False
+    decision_weight: float = 1.0  # CE weight of a sentence's first answer token (where a finding's polarity is)
+    gate_task_weight: float = 0.0  # > 0: the text-guided group gate is supervised with the task (group i = task i)
+    expert_noise: float = 0.0  # symmetry breaking at upcycling (TGHMoE.upcycle)
+    # Stage 3 (0 steps: none): the input's HU windows become ``stage3_windows`` and the whole routed model trains on
+    # for ``stage3_steps`` at ``stage3_lr`` — how package 2.0 gained a low-attenuation channel (model/README.md).
+    stage3_steps: int = 0
+    stage3_windows: list | None = None
+    stage3_lr: float = 3e-4
+    # Stage 3 starts from this checkpoint (a path under model/runs/) instead of the run's own stage 2, and with
+    # ``finding_evidence`` it adds the finding-evidence map first (CTLensMLLM.enable_finding_evidence).
+    stage3_from: str | None = None
+    finding_evidence: bool = False
+    warmup: int = 50
+    checkpoint_every: int = 100
+    log_every: int = 20
+
+    def model_config(self, vocab_size: int, image_token_id: int, stage0: bool = False) -> MLLMConfig:
+        vit = ViTConfig(image_size=self.image_size, patch_size=self.patch_size, dim=self.vit_dim,
+                        depth=self.vit_depth, heads=self.vit_heads, mlp_ratio=self.vit_mlp_ratio)
+        moe = MoEConfig(groups=self.groups, experts_per_group=self.experts_per_group, top_k=self.top_k,
+                        group_names=list(self.group_names))
+        enc = EncoderConfig(vit=vit, slices=1 if stage0 else self.slices, top_blocks=0 if stage0 else self.top_blocks,
+                            moe=moe, text_dim=self.llm_dim)
+        llm = LLMConfig(vocab_size=vocab_size, dim=self.llm_dim, layers=self.llm_layers, heads=self.llm_heads,
+                        max_positions=self.max_positions)
+        return MLLMConfig(encoder=enc, llm=llm, pooling=list(self.pooling_2d if stage0 else self.pooling),
+                          image_token_id=image_token_id, summary_token=self.summary_token and not stage0,
+                          summary_max=self.summary_max and not stage0)
+
+    def preprocess(self) -> PreprocessConfig:
+        return PreprocessConfig(input_size=[self.slices, self.image_size, self.image_size])
+
+
+TASKS = ("report", "vqa")  # group i of the text-guided gate is task i when the gate is supervised
+
+PRESETS = {
+    # 32×128×128 input, patch 32 (4×4 tokens a slice, 512 visual tokens), every encoder block trained, 10,000
+    # training phantoms, reports whose sentences decide polarity at their first token, a task-supervised gate.
+    "demo": Preset("demo", image_size=128, patch_size=32, slices=32, pooling=[4, 2, 2], summary_max=True,
+                   group_names=list(TASKS), train_cases=10000, stage0_steps=800, stage1_steps=2400, stage2_steps=1000, stage2_rest_lr=1.5e-4,
+                   freeze_blocks=0, shared_cases=True, decision_weight=4.0, gate_task_weight=0.2, expert_noise=0.05),
+    # The card's window experiment: the demo, then 600 steps with the lung window replaced by a low-attenuation
+    # window (L −950 / W 100). Run it in the demo's run folder to reuse its stages 0–2:
+    #   python3 -m model.train --preset demo_law --out model/runs/demo
+    "demo_law": Preset("demo_law", image_size=128, patch_size=32, slices=32, pooling=[4, 2, 2], summary_max=True,
+                       group_names=list(TASKS), train_cases=10000, stage0_steps=800, stage1_steps=2400,
+                       stage2_steps=1000, stage2_rest_lr=1.5e-4, freeze_blocks=0, shared_cases=True,
+                       decision_weight=4.0, gate_task_weight=0.2, expert_noise=0.05, stage3_steps=600,
+                       stage3_windows=[[-950.0, 100.0], [40.0, 400.0], [400.0, 1800.0]]),
+    # The 2.0 package's continuation: the demo's stages 0–2, then 3,000 steps with the bone window (the most redundant
+    # of the three: the mediastinal window already saturates calcification and bone alike) replaced by a
+    # low-attenuation window (L −950 / W 100), where emphysema (−975 HU) parts from lung (−850 HU). Run it in a folder
+    # holding the demo's stage0–2 checkpoints and data to reuse them (model/README.md, Commands):
+    #   python3 -m model.train --preset demo_law_long --out model/runs/law_long
+    "demo_law_long": Preset("demo_law_long", image_size=128, patch_size=32, slices=32, pooling=[4, 2, 2],
+                            summary_max=True, group_names=list(TASKS), train_cases=10000, stage0_steps=800,
+                            stage1_steps=2400, stage2_steps=1000, stage2_rest_lr=1.5e-4, freeze_blocks=0,
+                            shared_cases=True, decision_weight=4.0, gate_task_weight=0.2, expert_noise=0.05,
+                            stage3_steps=3000, stage3_lr=2e-4,
+                            stage3_windows=[[-600.0, 1500.0], [40.0, 400.0], [-950.0, 100.0]]),
+    # Then finding evidence (CTLensMLLM.enable_finding_evidence): demo_law_long's result, the finding head's beliefs
+    # written into the summary token, 3,000 more steps. Needs demo_law_long's run (model/README.md, Commands):
+    #   python3 -m model.train --preset demo_law_evidence --out model/runs/law_evidence
+    "demo_law_evidence": Preset("demo_law_evidence", image_size=128, patch_size=32, slices=32, pooling=[4, 2, 2],
+                                summary_max=True, group_names=list(TASKS), train_cases=10000, stage0_steps=800,
+                                stage1_steps=2400, stage2_steps=1000, stage2_rest_lr=1.5e-4, freeze_blocks=0,
+                                shared_cases=True, decision_weight=4.0, gate_task_weight=0.2, expert_noise=0.05,
+                                stage3_steps=3000, stage3_lr=2e-4, stage3_from="law_long/stage3.pt",
+                                finding_evidence=True,
+                                stage3_windows=[[-600.0, 1500.0], [40.0, 400.0], [-950.0, 100.0]]),
+    # The 1.0 recipe (16×64×64, frozen blocks 0–1, 1000 cases), for comparison runs.
+    "demo1": Preset("demo1"),
+    # A few seconds end to end: the pipeline test (tiny model, 3 cases, a handful of steps per stage).
+    "tiny": Preset("tiny", image_size=32, patch_size=16, vit_dim=32, vit_depth=3, vit_heads=2, slices=4,
+                   top_blocks=1, llm_dim=32, llm_layers=1, llm_heads=2, max_positions=320, pooling=[2, 1, 1],
+                   train_cases=3, val_cases=1, synth_size=[48, 48, 24], stage0_steps=3, stage0_batch=4,
+                   stage1_steps=3, stage2_steps=3, batch_reports=1, batch_vqa=2, freeze_blocks=1, warmup=1,
+                   checkpoint_every=2, log_every=1),
+}
