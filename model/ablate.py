@@ -4,6 +4,8 @@
                             [--cases 60] [--variants tghmoe,scratch,dense,token_only,one_stage] [--seed 1 --out DIR]
                             [--from-stage1 model/runs/demo/stage1.pt] [--decisions]
     python3 -m model.ablate --compare model/runs/ablate-*/decisions.json     # the card's table with intervals
+    python3 -m model.ablate --score CHECKPOINT --label NAME --test VAL/dataset.jsonl --cases 100 --out FILE.json
+    python3 -m model.ablate --compare FILE.json --baseline NAME       # checkpoints compared (e.g. on validation)
 
 ``--decisions`` scores each variant by its teacher-forced decisions instead of greedy generation (seconds per
 variant rather than minutes, so that three seeds of every variant fit beside the demo's training on two cores):
@@ -263,7 +265,7 @@ def decision_metrics(model, tok, pre, test_path: str, cases: int) -> dict:
     }
 
 
-def compare(paths: list[str], n_boot: int = 2000) -> str:
+def compare(paths: list[str], n_boot: int = 2000, baseline: str = "tghmoe") -> str:
     """Markdown over decisions.json files (one per seed): mean (range) per variant, and the paired bootstrap 95 %
     interval of the difference to the recipe (cases resampled; differences pooled over seeds)."""
     import numpy as np
@@ -280,7 +282,7 @@ def compare(paths: list[str], n_boot: int = 2000) -> str:
     head = "| variant | seeds | " + " | ".join(keys) + " | Δ finding F1 vs recipe (95 % CI) | Δ closed acc. vs recipe (95 % CI) | train min |\n"
     head += "|---|---|" + "---|" * (len(keys) + 3) + "\n"
     rng = np.random.default_rng(0)
-    base = {r["_file"]: r for r in runs.get("tghmoe", [])}
+    base = {r["_file"]: r for r in runs.get(baseline, [])}
 
     def paired(r: dict, b: dict):
         """A variant's and the recipe's pooled scores on the same resampled cases (one seed): their differences."""
@@ -294,7 +296,7 @@ def compare(paths: list[str], n_boot: int = 2000) -> str:
         return sorted(mine), statistic
 
     body = ""
-    for name in LABELS:
+    for name in list(LABELS) + [n for n in runs if n not in LABELS]:
         rows = runs.get(name, [])
         if not rows:
             continue
@@ -303,7 +305,7 @@ def compare(paths: list[str], n_boot: int = 2000) -> str:
             vals = [r["metrics"][k] for r in rows if r["metrics"].get(k) is not None]
             cells.append("n/a" if not vals else f"{np.mean(vals):.3f}" + (f" ({min(vals):.3f}–{max(vals):.3f})" if len(vals) > 1 else ""))
         diffs = []
-        if name != "tghmoe":
+        if name != baseline:
             pairs = [(r, base[r["_file"]]) for r in rows if r["_file"] in base]
             if pairs:
                 draws = case_bootstrap([paired(r, b) for r, b in pairs], n_boot, rng)  # seeds pooled per draw
@@ -313,7 +315,7 @@ def compare(paths: list[str], n_boot: int = 2000) -> str:
                     diffs.append(f"{point:+.3f} ({lo:+.3f} … {hi:+.3f})")
         diffs = diffs or ["—", "—"]
         minutes = np.mean([r["train_minutes"] for r in rows])
-        body += f"| {LABELS[name]} | {len(rows)} | " + " | ".join(cells) + " | " + " | ".join(diffs) + f" | {minutes:.1f} |\n"
+        body += f"| {LABELS.get(name, name)} | {len(rows)} | " + " | ".join(cells) + " | " + " | ".join(diffs) + f" | {minutes:.1f} |\n"
     return head + body
 
 
@@ -407,6 +409,11 @@ def main(argv=None) -> int:
     p.add_argument("--decisions", action="store_true", help="score teacher-forced decisions (see the docstring)")
     p.add_argument("--from-stage1", help="stage-1 checkpoint for the two-stage transfer variants")
     p.add_argument("--compare", nargs="+", metavar="DECISIONS_JSON", help="only print the table with intervals")
+    p.add_argument("--baseline", default="tghmoe", help="--compare: the row the differences are taken to")
+    p.add_argument("--score", metavar="CHECKPOINT",
+                   help="only score this checkpoint's teacher-forced decisions (its own preprocessing) on --test, "
+                        "as row --label of --out (a decisions JSON, replaced or added)")
+    p.add_argument("--label", help="--score: the row's name")
     p.add_argument("--prior-out", metavar="RESULTS_JSONL",
                    help="only write the text prior's results lines on --test (training answers of the preset's data)")
     a = p.parse_args(argv)
@@ -414,8 +421,10 @@ def main(argv=None) -> int:
         print(summarise(a.summarise))
         return 0
     if a.compare:
-        print(compare(a.compare))
+        print(compare(a.compare, baseline=a.baseline))
         return 0
+    if a.score:
+        return score_checkpoint(a)
     if a.prior_out:
         preset = PRESETS[a.preset]
         data = build_ct_data(preset, "train", preset.train_cases, os.path.join(os.path.dirname(__file__), "runs",
@@ -468,6 +477,29 @@ def main(argv=None) -> int:
     with open(os.path.join(out, "ablation.md"), "w") as f:
         f.write(markdown(rows, a.steps1, a.steps2, a.cases))
     print(markdown(rows, a.steps1, a.steps2, a.cases))
+    return 0
+
+
+def score_checkpoint(a) -> int:
+    """``--score``: one checkpoint's decisions, a row of a decisions JSON that ``--compare`` reads."""
+    from .preprocess import PreprocessConfig
+
+    if not (a.test and a.label and a.out):
+        print("model.ablate: --score needs --test, --label and --out", file=sys.stderr)
+        return 2
+    torch.set_num_threads(a.threads)
+    ck = torch.load(a.score, map_location="cpu")
+    tok = build_tokenizer()
+    if list(tok.vocab) != list(ck["vocab"]):
+        print(f"model.ablate: {a.score} was trained with another vocabulary", file=sys.stderr)
+        return 2
+    metrics = decision_metrics(checkpoint_model(a.score), tok, PreprocessConfig(**ck["preprocess"]), a.test, a.cases)
+    rows = [r for r in (json.load(open(a.out)) if os.path.exists(a.out) else []) if r["variant"] != a.label]
+    rows.append({"variant": a.label, "checkpoint": a.score, "metrics": metrics,
+                 "train_minutes": ck.get("seconds", 0) / 60})
+    with open(a.out, "w") as f:
+        json.dump(rows, f)
+    print(json.dumps({k: v for k, v in metrics.items() if k != "per_case"}))
     return 0
 
 

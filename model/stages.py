@@ -28,6 +28,8 @@ from .preprocess import PreprocessConfig, image_to_pixels
 from .tokenizer import WordTokenizer
 from .transfer import transfer_2d_to_3d
 
+RUNS = os.path.join(os.path.dirname(__file__), "runs")  # where Preset.stage3_from paths are resolved
+
 
 def train_stage0(preset: Preset, tok: WordTokenizer, run: str) -> str:
     from . import scenes2d
@@ -201,7 +203,7 @@ def train_stage3(preset: Preset, tok: WordTokenizer, run: str, stage2_path: str,
     final = os.path.join(run, "stage3.pt")
     if os.path.exists(final):
         return final
-    start = os.path.join(os.path.dirname(__file__), "runs", preset.stage3_from) if preset.stage3_from else stage2_path
+    start = os.path.join(RUNS, preset.stage3_from) if preset.stage3_from else stage2_path
     model = checkpoint_model(start)
     if preset.finding_evidence and model.finding_evidence is None:
         model.enable_finding_evidence()

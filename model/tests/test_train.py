@@ -110,3 +110,38 @@ def test_stage3_changes_the_windows_and_trains_on_from_stage2(tmp_path, monkeypa
     model = checkpoint_model(str(run / "stage3.pt"))
     cfg = config_json(model, build_tokenizer(), PreprocessConfig(**s3["preprocess"]), {})
     assert cfg["ctlens"]["hu_windows"] == windows and cfg["ctlens"]["hu_window_names"][0] == "low attenuation"
+
+
+def test_stage3_from_another_run_with_finding_evidence_and_its_scores(tmp_path, monkeypatch, capsys):
+    """``stage3_from`` starts stage 3 from another run's checkpoint, ``finding_evidence`` adds the evidence map
+    (it trains and lands in the checkpoint's config), and ``model.ablate --score/--compare`` read the result."""
+    from model import ablate
+    from model.synth import main as synth_main
+
+    first = tmp_path / "runs" / "first"
+    assert T.main(["--preset", "tiny", "--out", str(first), "--threads", "1"]) == 0
+    monkeypatch.setattr(S, "RUNS", str(tmp_path / "runs"))
+    tiny_ev = dataclasses.replace(PRESETS["tiny"], name="tiny_ev", stage3_steps=2, stage3_from="first/stage2.pt",
+                                  finding_evidence=True, stage3_windows=[[-600.0, 1500.0], [40.0, 400.0], [-950.0, 100.0]])
+    monkeypatch.setitem(PRESETS, "tiny_ev", tiny_ev)
+    second = tmp_path / "second"
+    second.mkdir()
+    for f in ("stage0.pt", "stage1.pt", "stage2.pt"):  # the run's own stages exist, so only stage 3 runs
+        os.link(first / f, second / f)
+    os.symlink(first / "data", second / "data")
+    assert T.main(["--preset", "tiny_ev", "--out", str(second), "--threads", "1"]) == 0
+    assert f"stage3 from {first / 'stage2.pt'}" in capsys.readouterr().out
+    s3 = torch.load(second / "stage3.pt")
+    assert s3["config"]["finding_evidence"] is True
+    assert s3["model"]["finding_evidence.weight"].abs().sum() > 0  # zero at the start, trained since
+    assert checkpoint_model(str(second / "stage3.pt")).finding_evidence is not None
+
+    val = tmp_path / "val"
+    assert synth_main(["--out", str(val), "--n", "2", "--seed", "5", "--split", "val", "--size", "48,48,24"]) == 0
+    out = tmp_path / "decisions.json"
+    for label, ck in (("base", first / "stage2.pt"), ("evidence", second / "stage3.pt")):
+        assert ablate.main(["--score", str(ck), "--label", label, "--test", str(val / "dataset.jsonl"), "--cases", "2",
+                            "--out", str(out), "--threads", "1"]) == 0
+    table = ablate.compare([str(out)], n_boot=50, baseline="base")
+    rows = [l for l in table.splitlines() if l.startswith("| base") or l.startswith("| evidence")]
+    assert len(rows) == 2 and rows[0].count("—") == 2 and "—" not in rows[1]
