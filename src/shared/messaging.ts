@@ -19,7 +19,8 @@ export interface Envelope<T> {
   body?: T;
 }
 
-export type PostFn<T> = (envelope: Envelope<T>, transfer: ArrayBuffer[]) => void;
+/** Posts one envelope; may return when the other side has it (VS Code's `postMessage` thenable). */
+export type PostFn<T> = (envelope: Envelope<T>, transfer: ArrayBuffer[]) => unknown;
 
 /**
  * Handles requests and events from the other side. Returns the reply body for requests (ignored for events) plus
@@ -97,6 +98,15 @@ export class MessageHandler<TOut, TIn> {
   event(message: TOut, transfer: ArrayBuffer[] = []): void {
     if (this.closed) return;
     this.post({ id: this.nextId++, body: message }, transfer);
+  }
+
+  /**
+   * Sends a message that expects no reply; resolves when the transport says it was delivered (at once for a
+   * transport that does not say). For backpressure: the next big message waits for this one.
+   */
+  async eventDelivered(message: TOut, transfer: ArrayBuffer[] = []): Promise<void> {
+    if (this.closed) return;
+    await this.post({ id: this.nextId++, body: message }, transfer);
   }
 
   /** Number of requests still waiting for a reply. */

@@ -15,7 +15,8 @@ import type { OverlayVolume } from '../../shared/overlay';
 import type { FromWebviewMessage, InitMessage, ModelPanelState, OverlayAppliedMessage, ToWebviewMessage } from '../../shared/protocol';
 import { DICOM_FILE_VIEW_TYPE, isDicomVolume, volumeDecoder } from './dicom-series';
 import { maxVoxelBytes, viewerSettings, VOLUME_LIMIT_HINT } from './settings';
-import { copySlab, LoadError, VolumeLoad } from './volume-load';
+import { SlabStream } from './slab-stream';
+import { LoadError, VolumeLoad } from './volume-load';
 import { createNonce, viewerHtml } from './webview-html';
 
 export const VIEWER_VIEW_TYPE = 'ctlens.viewer';
@@ -228,7 +229,7 @@ export class ViewerProvider implements vscode.CustomReadonlyEditorProvider<Volum
       unsubscribe: () => {},
       channel: new MessageHandler<ToWebviewMessage, FromWebviewMessage>(
         // VS Code moves ArrayBuffers in messages to the webview as binary; the transfer list is for the other way.
-        (envelope) => void webview.postMessage(envelope),
+        (envelope) => webview.postMessage(envelope),
         (message) => this.onMessage(entry, message),
         (error, message) => this.log.error(`viewer: handling ${message?.type} failed: ${String(error)}`),
         // The webview is the least trusted side: nothing it sends reaches onMessage unchecked (issue 14).
@@ -300,20 +301,19 @@ export class ViewerProvider implements vscode.CustomReadonlyEditorProvider<Volum
   private stream(entry: Panel): void {
     entry.unsubscribe(); // a reloaded webview starts over
     const { channel } = entry;
-    entry.unsubscribe = entry.document.load.subscribe({
-      header: (header) => channel.event({ type: 'volumeHeader', header }),
-      slices: (kStart, kEnd, data) => {
-        const header = entry.document.load.header!;
-        const sliceLength = header.dims[0] * header.dims[1];
-        channel.event({ type: 'volumeSlices', kStart, kEnd, datatype: header.datatype, data: copySlab(data, sliceLength, kStart, kEnd) });
-      },
-      done: (_volume, decodeMs) => {
-        channel.event({ type: 'volumeDone', decodeMs });
+    // Backpressure (slab-stream.ts): a slab is copied and posted once the previous one reached the webview.
+    const stream = new SlabStream({
+      post: (message) => channel.eventDelivered(message),
+      onDrained: (ended) => {
         // A reloaded viewer gets its overlay back without switching the side panel away from what it showed.
-        if (entry.overlay) void channel.request({ type: 'setOverlay', overlay: entry.overlay, reveal: false }).catch(() => {});
+        if (ended === 'done' && entry.overlay) void channel.request({ type: 'setOverlay', overlay: entry.overlay, reveal: false }).catch(() => {});
       },
-      error: (error) => channel.event({ type: 'volumeError', code: error.code, message: error.message }),
     });
+    const unsubscribe = entry.document.load.subscribe(stream);
+    entry.unsubscribe = () => {
+      stream.close();
+      unsubscribe();
+    };
   }
 
   private settings() {
