@@ -25,6 +25,7 @@ function routing(): RoutingData {
     layers: [4, 5],
     groups: G,
     experts: E,
+    topK: 2,
     grid: [1, 2, 2],
     groupNames: ['report', ''],
     geometry: { canonicalDims: [4, 4, 2], canonicalAffine: [[2, 0, 0, -3], [0, 2, 0, -3], [0, 0, 3, 0], [0, 0, 0, 1]] },
