@@ -3,5 +3,3 @@
 // shows and the benchmark datasets (contract C5) all spell a task this way.
 
 export type Task = 'report' | 'vqa';
-
-export const TASKS: readonly Task[] = ['report', 'vqa'];
