@@ -12,7 +12,7 @@ export function createRuntimeBackend(): HostBackend {
   return {
     async load(params) {
       const want = JSON.stringify([resolve(params.packageDir), params.executionProvider, params.threads ?? null]);
-      if (model && key === want) return { model: model.info, provider: model.provider, loadMs: 0, reused: true };
+      if (model && key === want) return { model: model.info, provider: model.provider, loadMs: 0, reused: true, preprocess: model.pkg.spec.preprocess };
       const old = model;
       model = null;
       key = '';
@@ -20,7 +20,7 @@ export function createRuntimeBackend(): HostBackend {
       const loaded = await CtLensModel.load(params.packageDir, { executionProvider: params.executionProvider, threads: params.threads });
       model = loaded;
       key = want;
-      return { model: loaded.info, provider: loaded.provider, loadMs: loaded.loadMs, reused: false };
+      return { model: loaded.info, provider: loaded.provider, loadMs: loaded.loadMs, reused: false, preprocess: loaded.pkg.spec.preprocess };
     },
     async generate(params, emit, signal) {
       if (!model) throw new ModelError('NotLoaded', 'no model is loaded in the model host (send load first)');

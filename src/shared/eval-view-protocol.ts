@@ -6,12 +6,13 @@
 //   host → view  evalState (everything, on ready) | evalRow (one finished sample) | evalState again at the end
 
 import type { Metrics } from '../core/eval';
+import type { Task } from '../core/model/task';
 
 export interface EvalRow {
   /** 0-based position in the dataset. */
   index: number;
   id: string;
-  task: 'report' | 'vqa';
+  task: Task;
   image: string;
   question: string;
   /** The reference answer or report. */

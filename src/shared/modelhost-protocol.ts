@@ -6,64 +6,25 @@
 // such as the pixel tensor and the routing probabilities cross as binary, not JSON. Only plain data lives here:
 // no classes, no functions, no onnxruntime types.
 
-import type { Mat4 } from '../core/nifti/types';
+// The wire depends on the model, never the reverse (issue 10): what a load or a run takes and returns is domain data
+// defined in src/core/model and re-exported here; this file adds only the envelope — methods, ids, errors as values.
 
-/** `auto` tries the platform's GPU providers in order, then the CPU. */
-export type ExecutionProviderChoice = 'auto' | 'cuda' | 'webgpu' | 'dml' | 'coreml' | 'cpu';
-export type ExecutionProviderName = Exclude<ExecutionProviderChoice, 'auto'>;
+import type { ModelErrorCodeName } from '../core/model/errors';
+import type { PreprocessSpec } from '../core/model/preprocess';
+import type { ExecutionProviderChoice, ProviderReport } from '../core/model/sessions';
+import type { GenerateEvent, GenerateParams, GenerateResult, ModelInfo } from '../core/model/run';
 
-export type ModelErrorCodeName =
-  | 'MissingFile'
-  | 'BadConfig'
-  | 'VersionMismatch'
-  | 'TensorMismatch'
-  | 'CorruptModel'
-  | 'NonFiniteOutput'
-  | 'ProviderUnavailable'
-  | 'SessionFailed'
-  | 'BadInput'
-  | 'Aborted'
-  | 'HostCrashed'
-  | 'NotLoaded';
+export type { ModelErrorCodeName } from '../core/model/errors';
+export type { InputGeometry, InputStats } from '../core/model/preprocess';
+export type { ExpertLoad, RoutingData, RoutingSummary } from '../core/model/routing';
+export type { Task } from '../core/model/task';
+export type { ExecutionProviderChoice, ExecutionProviderName, ProviderAttempt, ProviderReport } from '../core/model/sessions';
+export type { FinishReason, GenerateEvent, GenerateParams, GenerateResult, GenerationOptions, ModelInfo, Timings } from '../core/model/run';
 
 /** An error as it crosses the boundary; `message` starts with the code (`MissingFile: …`). */
 export interface ErrorValue {
   code: ModelErrorCodeName;
   message: string;
-}
-
-/** One provider tried while creating the sessions. */
-export interface ProviderAttempt {
-  provider: ExecutionProviderName;
-  ok: boolean;
-  /** Why it could not be used (first line of onnxruntime's message). */
-  error?: string;
-  ms: number;
-}
-
-export interface ProviderReport {
-  requested: ExecutionProviderChoice;
-  /** The provider the sessions run on. */
-  used: ExecutionProviderName;
-  attempts: ProviderAttempt[];
-}
-
-export interface ModelInfo {
-  /** Package folder name, e.g. `ctlens-tghmoe-demo`. */
-  name: string;
-  /** `ctlens.version` of the package. */
-  version: string;
-  packageDir: string;
-  /** D, H, W of pixel_values. */
-  inputSize: [number, number, number];
-  /** Visual-token grid inside the encoder: slices, rows, columns. */
-  patchGrid: [number, number, number];
-  moeLayers: number[];
-  groupNames: string[];
-  expertsPerGroup: number;
-  topK: number;
-  /** What the model was trained on, in the words of the package (shown beside out-of-distribution inputs). */
-  trainedOn: string;
 }
 
 export interface LoadParams {
@@ -79,126 +40,12 @@ export interface LoadResult {
   loadMs: number;
   /** true when these sessions were already loaded and were reused. */
   reused: boolean;
+  /**
+   * How the loaded package wants its input prepared (config.json `ctlens`): the extension host preprocesses the
+   * volume where it already is, with the spec of the package the host read — it never reads the package again.
+   */
+  preprocess: PreprocessSpec;
 }
-
-export interface GenerationOptions {
-  maxNewTokens?: number;
-  /** EOS is ignored until this many tokens were generated (benchmarks: a fixed-length report). */
-  minNewTokens?: number;
-  doSample?: boolean;
-  temperature?: number;
-  topP?: number;
-  repetitionPenalty?: number;
-  seed?: number;
-}
-
-/**
- * Where the model input came from, in world space: the canonical (RAS) voxel grid the tensor was resampled from.
- * Routing maps use it to place the token grid onto the volume the viewer shows.
- */
-export interface InputGeometry {
-  /** Canonical voxel counts along R, A, S. */
-  canonicalDims: [number, number, number];
-  /** Canonical voxel (i→R, j→A, k→S) → world mm (RAS), row-major. */
-  canonicalAffine: Mat4;
-}
-
-/** Simple intensity statistics of the resampled input, for the out-of-distribution notice. */
-export interface InputStats {
-  /** Fraction of voxels at lung density (−950…−500 HU). */
-  lungFraction: number;
-  /** mL of low-density (< −500 HU) regions enclosed by tissue in their axial slice: litres of lung in a chest. */
-  enclosedLowDensityMl: number;
-  /** Fraction of voxels denser than 300 HU. */
-  boneFraction: number;
-  /** Fraction of voxels below −950 HU (air). */
-  airFraction: number;
-  /** Extent of the volume in mm along R, A, S. */
-  extentMm: [number, number, number];
-  minHu: number;
-  maxHu: number;
-}
-
-export type Task = 'report' | 'vqa';
-
-export interface GenerateParams {
-  task: Task;
-  /** Required for `vqa`. */
-  question?: string;
-  /** [1, 3, D, H, W] float32 from `preprocessVolume`. */
-  pixelValues: Float32Array;
-  geometry: InputGeometry;
-  stats?: InputStats;
-  options?: GenerationOptions;
-}
-
-export interface Timings {
-  /** Text guidance (embedding of the prompt) + vision encoder. */
-  visionMs: number;
-  /** Decoder over the whole prompt (image tokens included). */
-  prefillMs: number;
-  /** Every step after the prefill. */
-  decodeMs: number;
-  totalMs: number;
-  promptTokens: number;
-  newTokens: number;
-  /** newTokens / decode seconds (the prefill's token counts as the first). */
-  tokensPerSecond: number;
-}
-
-/** Routing tensors of one run, as the vision encoder output them. */
-export interface RoutingData {
-  /** [K, G] softmax over groups per MoE layer (batch 1 dropped). */
-  groupGates: Float32Array;
-  /** [K, N, G, E] dense routing probabilities after top-k masking. */
-  routerProbs: Float32Array;
-  layers: number[];
-  groups: number;
-  experts: number;
-  /** [slices, rows, cols] of the N visual tokens (N = product). */
-  grid: [number, number, number];
-  groupNames: string[];
-  geometry: InputGeometry;
-}
-
-export interface ExpertLoad {
-  layer: number;
-  group: number;
-  expert: number;
-  /** Tokens for which this expert is among the top-k of its group. */
-  tokens: number;
-  /** Mean routing probability over all tokens (0 for tokens that did not pick it). */
-  meanProb: number;
-}
-
-export interface RoutingSummary {
-  /** Per MoE layer: the gate over groups and the group it favours. */
-  layers: { layer: number; groupGates: number[]; chosenGroup: number; chosenGroupName: string }[];
-  experts: ExpertLoad[];
-}
-
-/** Cancelling is not a finish: a cancelled request ends with an `Aborted` error (the text so far was streamed). */
-export type FinishReason = 'eos' | 'length';
-
-export interface GenerateResult {
-  /** The model's own text, decoded from its tokens. */
-  text: string;
-  tokenIds: number[];
-  finishReason: FinishReason;
-  timings: Timings;
-  provider: ExecutionProviderName;
-  model: { name: string; version: string };
-  routing: RoutingData;
-  routingSummary: RoutingSummary;
-  /** "research use only — not for diagnosis" plus, when the input does not look like the training data, why. */
-  notices: string[];
-}
-
-/** Streamed while a generate request runs. */
-export type GenerateEvent =
-  | { type: 'stage'; stage: 'vision' | 'prefill' | 'decode' }
-  /** New text (never a broken character) and the ids it came from. */
-  | { type: 'token'; text: string; tokenIds: number[] };
 
 /** Every request method: its params and its result. */
 export interface HostMethods {

@@ -17,6 +17,7 @@
 // Slab payloads are standalone ArrayBuffers (never views into the whole volume): VS Code serialises a typed-array
 // view by sending its entire underlying buffer.
 
+import type { Task } from '../core/model/task';
 import type { NiftiDatatypeName, NiftiHeader } from '../core/nifti/types';
 import type { WindowPresetId } from '../core/volume/windows';
 import type { FinishReason, Timings } from './modelhost-protocol';
@@ -45,7 +46,7 @@ export const DEFAULT_VIEWER_SETTINGS: ViewerSettings = {
 
 // ---------------------------------------------------------------- model runs as the viewer shows them
 
-export type RunTask = 'report' | 'vqa';
+export type RunTask = Task;
 /** queued: waiting for the model host (another run is ahead); cancelled: stopped by the user, text so far kept. */
 export type RunStatus = 'queued' | 'running' | 'done' | 'cancelled' | 'failed';
 export type RunStage = 'loading' | 'preprocessing' | 'vision' | 'prefill' | 'decode';

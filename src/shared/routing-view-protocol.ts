@@ -7,13 +7,14 @@
 //   view → host  ready | selectRun | selectExpert | selectDominant | setStyle | clearHeatmap | generateReport | openSample
 //   host → view  routingState (whole state; small: K layers × G groups × E experts)
 
+import type { Task } from '../core/model/task';
 import type { OverlayColormap } from './overlay';
 
 export interface RoutingRunOption {
   id: string;
   /** "Report" or the question. */
   label: string;
-  task: 'report' | 'vqa';
+  task: Task;
 }
 
 export interface RoutingLayerView {
@@ -29,7 +30,7 @@ export interface RoutingLayerView {
 export interface RoutingRunView {
   id: string;
   label: string;
-  task: 'report' | 'vqa';
+  task: Task;
   groupNames: string[];
   layers: RoutingLayerView[];
   /** Visual tokens per layer (slices × rows × cols of the token grid). */

@@ -1,8 +1,10 @@
 // Running model commands in-process for the CLI tests, and through the real entry point once.
 
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CliIo } from '../../src/cli/io';
+import type { Task } from '../../src/core/model/task';
 
 export const ROOT = join(__dirname, '..', '..');
 
@@ -26,4 +28,23 @@ export function cli(args: string[], cwd = ROOT): { status: number | null; stdout
     timeout: 120_000,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A case of test/fixtures/model/references.json: what the bundled model wrote for a phantom (make_references.py). */
+export interface ReferenceCase {
+  id: string;
+  image: string;
+  task: Task;
+  question: string | null;
+  generated_ids: number[];
+  generated_text: string;
+  /** [layer][group][expert]: an expert's router probabilities summed over the visual tokens. */
+  router_probs_expert_mass: number[][][];
+}
+
+export function referenceCase(id: string): ReferenceCase {
+  const refs = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'model', 'references.json'), 'utf8')) as { cases: ReferenceCase[] };
+  const c = refs.cases.find((x) => x.id === id);
+  if (!c) throw new Error(`references.json has no case ${id}`);
+  return c;
 }

@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as report from '../../src/cli/commands/report';
-import { cli, ROOT, runIn } from './model-cli';
+import { readModelPackage } from '../../src/core/model/package';
+import { cli, referenceCase, ROOT, runIn } from './model-cli';
 
 const PHANTOM = 'test/fixtures/phantoms/fixture-00.nii.gz';
 const HEAD_CT = 'media/samples/head_ct_invesalius.nii.gz';
@@ -39,12 +40,42 @@ describe('cli/report', function () {
     assert.equal(j.text, streamed.stdout.split('\n\n---\n')[0]);
     assert.equal(j.model.name, 'ctlens-tghmoe-demo');
     assert.equal(j.provider.used, 'cpu');
+    // Greedy: the first 24 tokens of the report the bundled model writes for this phantom (references.json).
+    const ref = referenceCase('fixture-00-report');
+    assert.ok(j.text.length > 0 && ref.generated_text.startsWith(j.text), `${j.text} begins ${ref.generated_text}`);
+    const t = j.timings;
     for (const k of ['decodeFileMs', 'preprocessMs', 'loadMs', 'visionMs', 'prefillMs', 'decodeMs', 'totalMs', 'tokensPerSecond']) {
-      assert.equal(typeof j.timings[k], 'number', k);
+      assert.equal(typeof t[k], 'number', k);
+      assert.ok(Number.isFinite(t[k]) && t[k] > 0, `${k} = ${t[k]}: a measured time is finite and positive`);
     }
-    assert.ok(j.timings.newTokens >= 1 && j.timings.newTokens <= 24);
+    assert.ok(t.newTokens >= 1 && t.newTokens <= 24);
+    assert.equal(t.newTokens, 24, 'the report is longer than 24 tokens: the limit ends it');
+    assert.equal(j.finishReason, 'length');
+    assert.ok(t.totalMs >= t.visionMs + t.prefillMs + t.decodeMs - 1e-6, 'the total covers vision, prefill and decoding');
+    assert.ok(Math.abs(t.tokensPerSecond - (t.newTokens - 1) / (t.decodeMs / 1000)) <= 1e-6 * t.tokensPerSecond, 'tokens/s after the prefill');
     assert.ok(j.routing.layers.length >= 1 && typeof j.routing.layers[0].chosenGroupName === 'string');
-    assert.ok(j.routing.experts.every((e: { tokens: number }) => e.tokens >= 0));
+    // The routing summary against the package's TGH-MoE shape: every visual token picks top-k experts in every group
+    // of every MoE layer, and each expert's mean probability matches the reference mass (parity.test.ts's tolerance).
+    const { moe, patchGrid } = (await readModelPackage(join(ROOT, 'media', 'models', 'ctlens-tghmoe-demo'))).spec;
+    const n = patchGrid[0] * patchGrid[1] * patchGrid[2];
+    type Load = { layer: number; group: number; expert: number; tokens: number; meanProb: number };
+    const experts: Load[] = j.routing.experts;
+    assert.deepEqual(j.routing.layers.map((l: { layer: number }) => l.layer), moe.layers);
+    assert.equal(experts.length, moe.layers.length * moe.groups * moe.expertsPerGroup);
+    assert.ok(experts.every((e) => e.tokens >= 0));
+    moe.layers.forEach((layer, li) => {
+      for (let g = 0; g < moe.groups; g++) {
+        const loads = experts.filter((e) => e.layer === layer && e.group === g);
+        assert.equal(loads.length, moe.expertsPerGroup);
+        assert.ok(loads.every((e) => Number.isInteger(e.tokens) && e.tokens <= n), `layer ${layer} group ${g}: token counts in 0..${n}`);
+        assert.equal(loads.reduce((a, e) => a + e.tokens, 0), moe.topK * n, `layer ${layer} group ${g}: ${moe.topK} experts per token`);
+        assert.ok(Math.abs(loads.reduce((a, e) => a + e.meanProb, 0) - 1) < 1e-3, `layer ${layer} group ${g}: a token's probabilities sum to 1`);
+        for (const e of loads) {
+          const mass = ref.router_probs_expert_mass[li]![g]![e.expert]!;
+          assert.ok(Math.abs(e.meanProb * n - mass) <= Math.max(1e-3 * Math.max(1, mass), 0.5), `layer ${layer} g${g}e${e.expert}: mass ${e.meanProb * n} vs ${mass}`);
+        }
+      }
+    });
     assert.match(j.notices[0], /research use only — not for diagnosis/);
   });
 

@@ -5,6 +5,7 @@ import { ModelHostClient } from '../../src/modelhost/client';
 import type { GenerateEvent, GenerateParams } from '../../src/shared/modelhost-protocol';
 import { DEMO_PACKAGE, modelInput, REPO } from '../core/model/package-fixture';
 import { applyAffine } from '../../src/core/nifti/affine';
+import { readModelPackage } from '../../src/core/model/package';
 import { expertOverlay } from '../../src/core/model/routing';
 import { validateOverlay } from '../../src/shared/overlay';
 
@@ -43,8 +44,11 @@ describe('modelhost/client (real host process)', function () {
     const first = await c.load(LOAD);
     assert.equal(first.reused, false);
     assert.equal(first.provider.used, 'cpu');
+    // The package's preprocessing spec comes back with the load: the extension host never reads the package for a run.
+    assert.deepEqual(first.preprocess, (await readModelPackage(DEMO_PACKAGE)).spec.preprocess);
     const again = await c.load(LOAD);
     assert.equal(again.reused, true);
+    assert.deepEqual(again.preprocess, first.preprocess);
     const events: GenerateEvent[] = [];
     const r = await c.generate(await params(), { onEvent: (e) => events.push(e) });
     const streamed = events.flatMap((e) => (e.type === 'token' ? [e.text] : [])).join('');
@@ -67,6 +71,7 @@ describe('modelhost/client (real host process)', function () {
       assert.ok(Math.abs(volLo[a]! - ovLo[a]!) < 1e-6 && Math.abs(volHi[a]! - ovHi[a]!) < 1e-6, `axis ${a}`);
     }
     assert.equal(r.routingSummary.layers.length, r.routing.layers.length);
+    assert.equal(r.routing.topK, first.model.topK, 'the routing carries the package’s top-k');
   });
 
   it('queues concurrent requests: the second starts after the first ends', async () => {

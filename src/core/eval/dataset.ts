@@ -3,6 +3,8 @@
 //   results line: a dataset line plus `prediction: string`
 // `image` is relative to the jsonl file's folder.
 
+import type { Task } from '../model/task';
+
 export type EvalErrorCode =
   /** A line is not JSON, or not an object. */
   | 'BadJson'
@@ -24,8 +26,6 @@ export class EvalError extends Error {
     this.code = code;
   }
 }
-
-export type Task = 'report' | 'vqa';
 
 export interface DatasetLine {
   id: string;

@@ -1,8 +1,6 @@
 // Errors a user can see from the model runtime: a code naming the problem, a message that starts with the code
 // (the house style of NiftiError), and the underlying cause when there is one. They cross the model-host boundary
-// as plain {code, message} values (see src/shared/modelhost-protocol.ts), so the code set is closed.
-
-import type { ModelErrorCodeName } from '../../shared/modelhost-protocol';
+// as plain {code, message} values (see src/shared/modelhost-protocol.ts's ErrorValue), so the code set is closed.
 
 /**
  * MissingFile (a package file is absent) · BadConfig (invalid JSON or a required field missing) · VersionMismatch
@@ -13,6 +11,20 @@ import type { ModelErrorCodeName } from '../../shared/modelhost-protocol';
  * or failed running it) · BadInput (a tensor or request that does not fit the model) · Aborted (the caller
  * cancelled) · HostCrashed (the model host died) · NotLoaded (a request before any model was loaded).
  */
+export type ModelErrorCodeName =
+  | 'MissingFile'
+  | 'BadConfig'
+  | 'VersionMismatch'
+  | 'TensorMismatch'
+  | 'CorruptModel'
+  | 'NonFiniteOutput'
+  | 'ProviderUnavailable'
+  | 'SessionFailed'
+  | 'BadInput'
+  | 'Aborted'
+  | 'HostCrashed'
+  | 'NotLoaded';
+
 export type ModelErrorCode = ModelErrorCodeName;
 
 export class ModelError extends Error {

@@ -4,25 +4,17 @@
 // the model host by the extension. Load once, generate many times: sessions are reused across requests.
 
 import * as ort from 'onnxruntime-node';
-import type {
-  ExecutionProviderChoice,
-  GenerateEvent,
-  GenerateParams,
-  GenerateResult,
-  InputGeometry,
-  ModelInfo,
-  ProviderReport,
-  RoutingData,
-} from '../../shared/modelhost-protocol';
 import { firstNonFinite, nonFiniteError, OnnxCausalLm } from './decoder';
 import { describeError, ModelError, throwIfAborted } from './errors';
 import { generate, type GenerateConfig } from './generate';
 import { checkGraphs } from './graphs';
 import { runtimeNotices } from './notices';
 import { readModelPackage, type ModelPackage, type PackageSpec } from './package';
+import type { InputGeometry } from './preprocess';
 import { buildPrompt, textGuidance } from './prompt';
-import { routingShapeProblem, summarizeRouting } from './routing';
-import { createSessions, releaseSessions, type SessionSet } from './sessions';
+import { routingShapeProblem, summarizeRouting, type RoutingData } from './routing';
+import type { GenerateEvent, GenerateParams, GenerateResult, ModelInfo } from './run';
+import { createSessions, releaseSessions, type ExecutionProviderChoice, type ProviderReport, type SessionSet } from './sessions';
 import { TextStreamer } from './streamer';
 import { PackageTokenizer } from './tokenizer';
 
@@ -241,6 +233,7 @@ function routingData(spec: PackageSpec, groupGates: Float32Array, routerProbs: F
     layers: spec.moe.layers,
     groups: spec.moe.groups,
     experts: spec.moe.expertsPerGroup,
+    topK: spec.moe.topK,
     grid: spec.patchGrid,
     groupNames: spec.moe.groupNames,
     geometry,

@@ -2,7 +2,7 @@
 // honest, simple note when the input does not look like what the model was trained on. Kept apart from the
 // generated text so nobody mistakes it for model output (and the model's text is never edited).
 
-import type { InputStats } from '../../shared/modelhost-protocol';
+import type { InputStats } from './preprocess';
 
 export const RESEARCH_USE = 'research use only — not for diagnosis';
 

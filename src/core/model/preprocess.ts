@@ -8,10 +8,36 @@
 // host. The canonical volume is never materialised: the first pass reads the file voxels through the
 // permutation/flip index map.
 
-import type { NiftiVolume } from '../nifti/types';
-import type { InputGeometry, InputStats } from '../../shared/modelhost-protocol';
+import type { Mat4, NiftiVolume } from '../nifti/types';
 import { ModelError, throwIfAborted } from './errors';
 import { canonicalIndexMap, type CanonicalIndexMap } from './canonical';
+
+/**
+ * Where the model input came from, in world space: the canonical (RAS) voxel grid the tensor was resampled from.
+ * Routing maps use it to place the token grid onto the volume the viewer shows.
+ */
+export interface InputGeometry {
+  /** Canonical voxel counts along R, A, S. */
+  canonicalDims: [number, number, number];
+  /** Canonical voxel (i→R, j→A, k→S) → world mm (RAS), row-major. */
+  canonicalAffine: Mat4;
+}
+
+/** Simple intensity statistics of the resampled input, for the out-of-distribution notice. */
+export interface InputStats {
+  /** Fraction of voxels at lung density (−950…−500 HU). */
+  lungFraction: number;
+  /** mL of low-density (< −500 HU) regions enclosed by tissue in their axial slice: litres of lung in a chest. */
+  enclosedLowDensityMl: number;
+  /** Fraction of voxels denser than 300 HU. */
+  boneFraction: number;
+  /** Fraction of voxels below −950 HU (air). */
+  airFraction: number;
+  /** Extent of the volume in mm along R, A, S. */
+  extentMm: [number, number, number];
+  minHu: number;
+  maxHu: number;
+}
 
 export interface HuWindow {
   center: number;

@@ -3,7 +3,7 @@
 // by the projected visual tokens; every other prompt position feeds the text guidance (DESIGN 3.3: t = mean of the
 // prompt's input embeddings over positions that are not image tokens).
 
-import type { Task } from '../../shared/modelhost-protocol';
+import type { Task } from './task';
 import { ModelError } from './errors';
 import type { PackageSpec } from './package';
 import type { PackageTokenizer } from './tokenizer';

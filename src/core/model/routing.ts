@@ -11,8 +11,42 @@
 
 import { multiply4 } from '../nifti/affine';
 import type { Mat4 } from '../nifti/types';
-import type { OverlayVolume } from '../../shared/overlay';
-import type { ExpertLoad, InputGeometry, RoutingData, RoutingSummary } from '../../shared/modelhost-protocol';
+import type { OverlayVolume } from '../volume/overlay';
+import type { InputGeometry } from './preprocess';
+
+/** Routing tensors of one run, as the vision encoder output them. */
+export interface RoutingData {
+  /** [K, G] softmax over groups per MoE layer (batch 1 dropped). */
+  groupGates: Float32Array;
+  /** [K, N, G, E] dense routing probabilities after top-k masking. */
+  routerProbs: Float32Array;
+  layers: number[];
+  groups: number;
+  /** Experts per group. */
+  experts: number;
+  /** Experts each token picks in every group (the package's `moe.top_k`): the nonzero entries of routerProbs. */
+  topK: number;
+  /** [slices, rows, cols] of the N visual tokens (N = product). */
+  grid: [number, number, number];
+  groupNames: string[];
+  geometry: InputGeometry;
+}
+
+export interface ExpertLoad {
+  layer: number;
+  group: number;
+  expert: number;
+  /** Tokens for which this expert is among the top-k of its group. */
+  tokens: number;
+  /** Mean routing probability over all tokens (0 for tokens that did not pick it). */
+  meanProb: number;
+}
+
+export interface RoutingSummary {
+  /** Per MoE layer: the gate over groups and the group it favours. */
+  layers: { layer: number; groupGates: number[]; chosenGroup: number; chosenGroupName: string }[];
+  experts: ExpertLoad[];
+}
 
 /** Token-grid voxel (i→R, j→A, k→S) → canonical voxel index, for a grid [Dg, Hg, Wg] over canonical dims. */
 export function gridToCanonical(grid: [number, number, number], canonicalDims: [number, number, number]): Mat4 {

@@ -9,13 +9,27 @@ import * as ort from 'onnxruntime-node';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import type {
-  ExecutionProviderChoice,
-  ExecutionProviderName,
-  ProviderAttempt,
-  ProviderReport,
-} from '../../shared/modelhost-protocol';
 import { describeError, ModelError } from './errors';
+
+/** `auto` tries the platform's GPU providers in order, then the CPU. */
+export type ExecutionProviderChoice = 'auto' | 'cuda' | 'webgpu' | 'dml' | 'coreml' | 'cpu';
+export type ExecutionProviderName = Exclude<ExecutionProviderChoice, 'auto'>;
+
+/** One provider tried while creating the sessions. */
+export interface ProviderAttempt {
+  provider: ExecutionProviderName;
+  ok: boolean;
+  /** Why it could not be used (first line of onnxruntime's message). */
+  error?: string;
+  ms: number;
+}
+
+export interface ProviderReport {
+  requested: ExecutionProviderChoice;
+  /** The provider the sessions run on. */
+  used: ExecutionProviderName;
+  attempts: ProviderAttempt[];
+}
 
 export type GraphRole = 'vision_encoder' | 'embed_tokens' | 'decoder_model_merged';
 export const GRAPH_ROLES: readonly GraphRole[] = ['vision_encoder', 'embed_tokens', 'decoder_model_merged'];

@@ -8,7 +8,7 @@ import { invertAffine, multiply4 } from './affine';
 import type { Mat4 } from './types';
 import { encodeNifti1 } from './write';
 
-/** What sampling and resampling read of an overlay (src/shared/overlay.ts's overlay volume is one). */
+/** What sampling and resampling read of an overlay (src/core/volume/overlay.ts's overlay volume is one). */
 export interface OverlayGrid {
   kind: 'label' | 'scalar';
   /** Voxel counts of `data` along its own i, j, k. */

@@ -34,6 +34,11 @@ export class VolumeDocument implements vscode.CustomDocument {
     return fileName(this.uri);
   }
 
+  /** What runs, suggestions and viewers of the document are filed under: its uri as a string. */
+  get key(): string {
+    return this.uri.toString();
+  }
+
   dispose(): void {
     this.load.dispose();
   }
@@ -69,6 +74,10 @@ export class ViewerProvider implements vscode.CustomReadonlyEditorProvider<Volum
   private readonly activeChanged = new vscode.EventEmitter<VolumeDocument | null>();
   /** Fires when the viewer the user works in changes (another document, or none). */
   readonly onDidChangeActiveDocument = this.activeChanged.event;
+  private readonly viewerOpened = new vscode.EventEmitter<VolumeDocument>();
+  /** Fires when a viewer of a document opens (its first or another one): the panels are the one registry of open
+   * documents, and this is how a command that opened a file learns its document (issue 10). */
+  readonly onDidOpenViewer = this.viewerOpened.event;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -79,6 +88,7 @@ export class ViewerProvider implements vscode.CustomReadonlyEditorProvider<Volum
     const provider = new ViewerProvider(context, log);
     context.subscriptions.push(
       provider.activeChanged,
+      provider.viewerOpened,
       vscode.window.registerCustomEditorProvider(VIEWER_VIEW_TYPE, provider, {
         supportsMultipleEditorsPerDocument: true,
         // Not retained when hidden: a hidden viewer frees its copy of the volume and is replayed when shown again.
@@ -124,11 +134,32 @@ export class ViewerProvider implements vscode.CustomReadonlyEditorProvider<Volum
     );
   }
 
-  /** The open document of a file, if a CT Lens viewer shows it. */
-  documentOf(uri: vscode.Uri): VolumeDocument | null {
+  /** The open document of a file (its uri, or the uri's string), if a CT Lens viewer shows it. */
+  documentOf(uri: vscode.Uri | string): VolumeDocument | null {
     const key = uri.toString();
     for (const p of this.panels) if (p.document.uri.toString() === key) return p.document;
     return null;
+  }
+
+  /**
+   * The document of a file once a viewer shows it: at once when one does, else when one opens (VS Code resolves a
+   * custom editor after `vscode.openWith` returns), or null after `timeoutMs`. Ask before opening the file.
+   */
+  whenViewerOpen(uri: vscode.Uri, timeoutMs: number): Promise<VolumeDocument | null> {
+    const open = this.documentOf(uri);
+    if (open) return Promise.resolve(open);
+    const key = uri.toString();
+    return new Promise((resolve) => {
+      const done = (document: VolumeDocument | null) => {
+        clearTimeout(timer);
+        subscription.dispose();
+        resolve(document);
+      };
+      const subscription = this.onDidOpenViewer((document) => {
+        if (document.uri.toString() === key) done(document);
+      });
+      const timer = setTimeout(() => done(null), timeoutMs);
+    });
   }
 
   /** Whether any viewer of the document shows an overlay with this id. */
@@ -238,6 +269,7 @@ export class ViewerProvider implements vscode.CustomReadonlyEditorProvider<Volum
     };
     this.panels.add(entry);
     if (panel.active) this.setActive(entry);
+    this.viewerOpened.fire(document);
     panel.onDidChangeViewState(() => {
       if (panel.active) this.setActive(entry);
     });

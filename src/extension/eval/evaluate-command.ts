@@ -101,8 +101,7 @@ class Evaluation {
                 progress.report({ message: 'loading the model…' });
                 const target = this.model.target();
                 const load = await this.model.service.ensureLoaded(target);
-                const pkg = await this.model.packageOf(target.packageDir);
-                return { spec: pkg.spec.preprocess, model: { name: load.model.name, version: load.model.version, provider: load.provider.used } };
+                return { spec: load.preprocess, model: { name: load.model.name, version: load.model.version, provider: load.provider.used } };
               },
               readVolume: async (image, sig) => {
                 const uri = vscode.Uri.joinPath(this.folder, image);

@@ -1,19 +1,24 @@
-// The model in VS Code: CT Lens: Generate Report / Ask About Volume / Save Report / Load Model / Choose Model
-// Package…, the Report and Chat tabs of the viewer (as the viewer provider's ModelBridge), the status bar item and
-// crash messages. The model runs in the model host process (ModelService); the volume is the viewer document's
-// already-decoded one, preprocessed here so only the small input tensor crosses to the host.
+// The model in VS Code: the model host (ModelService), the runs of each volume (RunStore), which package the
+// settings select and loading it, and starting a report or a question with its progress. The rooms around it:
+// model-commands.ts (the commands), model-status-bar.ts, report-files.ts (save and copy) and viewer-bridge.ts (the
+// Report and Chat tabs of the viewers). The volume is the viewer document's already-decoded one, preprocessed here
+// with the spec the loaded package sent back, so only the small input tensor crosses to the host.
 
 import * as vscode from 'vscode';
 import { describeError, ModelError } from '../../core/model/errors';
 import { readModelPackage, type ModelPackage } from '../../core/model/package';
 import { preprocessVolume } from '../../core/model/preprocess';
-import type { RunInfo, RunStage } from '../../shared/protocol';
-import { VIEWER_VIEW_TYPE, type ModelBridge, type ModelRequest, type ViewerProvider, type VolumeDocument } from '../editor/viewer-provider';
+import type { RunInfo, RunStage, SuggestedQuestion } from '../../shared/protocol';
+import type { ViewerProvider, VolumeDocument } from '../editor/viewer-provider';
+import { registerModelCommands } from './model-commands';
 import { decodingLabel, generationOptions, modelTarget, type ModelTarget } from './model-settings';
-import { ModelService, type ModelStatus } from './model-service';
-import { freeName, reportMarkdown, runClipboardText, volumeStem } from './report-markdown';
+import { ModelService } from './model-service';
+import { createModelStatusBar } from './model-status-bar';
+import { copyRun, saveReport } from './report-files';
+import { pathName } from './report-markdown';
 import { RunStore, type RunDeps, type RunRecord } from './run-store';
-import { datasetSuggestions, packageSuggestions } from './suggestions';
+import { packageSuggestions } from './suggestions';
+import { ModelViewerBridge } from './viewer-bridge';
 
 const STAGE_WORDS: Record<RunStage, string> = {
   loading: 'loading the model',
@@ -23,18 +28,15 @@ const STAGE_WORDS: Record<RunStage, string> = {
   decode: 'writing',
 };
 
-export class ModelFeature implements ModelBridge, vscode.Disposable {
+export class ModelFeature implements vscode.Disposable {
   readonly service: ModelService;
   readonly runs = new RunStore();
+  /** Packages read for display (the Model view, suggested questions) before or without loading them. */
   private readonly packages = new Map<string, Promise<ModelPackage>>();
-  /** The document of each volume key, to reach its viewers. */
-  private readonly documents = new Map<string, VolumeDocument>();
-  private readonly suggestionsLooked = new Set<string>();
-  private readonly statusItem: vscode.StatusBarItem;
+  private readonly bridge: ModelViewerBridge;
   private readonly disposables: vscode.Disposable[] = [];
-  private readonly inspect = new vscode.EventEmitter<{ document: VolumeDocument; runId: string }>();
   /** A viewer asked to see a run's routing (the Routing view follows). */
-  readonly onDidRequestRouting = this.inspect.event;
+  readonly onDidRequestRouting: vscode.Event<{ document: VolumeDocument; runId: string }>;
   private readonly runsChanged = new vscode.EventEmitter<string>();
   /** A volume's runs changed (key): the Routing view refreshes. */
   readonly onDidChangeRuns = this.runsChanged.event;
@@ -48,37 +50,36 @@ export class ModelFeature implements ModelBridge, vscode.Disposable {
       modulePath: context.asAbsolutePath('dist/modelhost.js'),
       log: (line) => log.info(line),
     });
-    this.statusItem = vscode.window.createStatusBarItem('ctlens.model', vscode.StatusBarAlignment.Right, 100);
-    this.statusItem.name = 'CT Lens Model';
-    this.statusItem.command = 'ctlens.model.focus';
-    this.updateStatusItem(this.service.status);
-    this.statusItem.show();
-    this.disposables.push(this.statusItem, this.inspect, this.runsChanged);
-    this.service.onDidChangeStatus((s) => this.updateStatusItem(s));
     this.service.onCrash((error) => {
       log.error(error.message);
       void vscode.window.showErrorMessage(`CT Lens: ${error.message}`, 'Show Log').then((pick) => pick && log.show());
     });
     this.runs.onEvent((event) => {
-      const document = this.documents.get(event.key);
       if (event.type === 'update' && (event.run.status === 'done' || event.run.status === 'failed' || event.run.status === 'cancelled')) {
         this.logRun(event.key, event.run);
         this.runsChanged.fire(event.key);
       }
       if (event.type === 'state') this.runsChanged.fire(event.key);
-      if (!document) return;
-      if (event.type === 'update') this.viewer.post(document, { type: 'runUpdate', run: event.run });
-      else if (event.type === 'text') this.viewer.post(document, { type: 'runText', id: event.id, text: event.text, chunks: event.chunks });
-      else this.viewer.post(document, { type: 'modelState', state: this.runs.state(event.key) });
     });
-    viewer.setModelBridge(this);
+    this.bridge = new ModelViewerBridge(viewer, this.runs, {
+      generateReport: (document) => this.generateReport(document),
+      ask: (document, question) => this.ask(document, question),
+      saveReport: (document) => this.saveReport(document),
+      copyRun: (document, id) => copyRun(this.runs.find(document.key, id)?.info),
+      packageSuggestions: () => this.packageSuggestions(),
+      documentClosed: (key) => this.runsChanged.fire(key),
+    });
+    this.onDidRequestRouting = this.bridge.onDidRequestRouting;
     this.disposables.push(
+      createModelStatusBar(this.service),
+      this.bridge,
+      this.runsChanged,
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('ctlens.modelPath') || e.affectsConfiguration('ctlens.executionProvider')) this.settingsChanged();
       }),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.settingsChanged()),
+      ...registerModelCommands(context, this, viewer, log),
     );
-    this.registerCommands();
   }
 
   dispose(): void {
@@ -101,7 +102,11 @@ export class ModelFeature implements ModelBridge, vscode.Disposable {
     );
   }
 
-  /** The package's JSON (config, tokenizer): read once per folder, in the extension host (cheap, no onnxruntime). */
+  /**
+   * The package's JSON (config, tokenizer) for display — the Model view and the suggested questions, which show
+   * before anything is loaded: read once per folder, in the extension host (cheap, no onnxruntime). Runs never read
+   * it: they take the spec of the package the host loaded (LoadResult).
+   */
   packageOf(dir: string): Promise<ModelPackage> {
     let p = this.packages.get(dir);
     if (!p) {
@@ -112,6 +117,15 @@ export class ModelFeature implements ModelBridge, vscode.Disposable {
     return p;
   }
 
+  private async packageSuggestions(): Promise<SuggestedQuestion[]> {
+    try {
+      return packageSuggestions((await this.packageOf(this.target().packageDir)).config);
+    } catch {
+      // A broken package is reported when a run loads it, not here.
+      return [];
+    }
+  }
+
   private settingsChanged(): void {
     this.packages.clear();
     const target = this.target();
@@ -119,37 +133,7 @@ export class ModelFeature implements ModelBridge, vscode.Disposable {
     const status = this.service.status;
     // A model was in use: load the newly chosen one now, so the status bar tells at once whether it works.
     if (status.state === 'ready' || status.state === 'failed') void this.loadModel(false);
-    for (const key of this.suggestionsLooked) {
-      const doc = this.documents.get(key);
-      if (doc) void this.lookUpSuggestions(doc);
-    }
-  }
-
-  private updateStatusItem(status: ModelStatus): void {
-    const item = this.statusItem;
-    item.backgroundColor = undefined;
-    switch (status.state) {
-      case 'idle':
-        item.text = '$(hubot) CT Lens';
-        item.tooltip = 'CT Lens model: not loaded yet (it loads on the first report or question). Click for the Model view.';
-        break;
-      case 'loading':
-        item.text = `$(sync~spin) ${pathName(status.target.packageDir)}`;
-        item.tooltip = `CT Lens: loading ${status.target.packageDir} (${status.target.executionProvider})`;
-        break;
-      case 'ready': {
-        const { load } = status;
-        item.text = `$(hubot) ${load.model.name} · ${load.provider.used.toUpperCase()}`;
-        const tried = load.provider.attempts.map((a) => `${a.provider}: ${a.ok ? 'ok' : (a.error ?? 'failed')}`).join('; ');
-        item.tooltip = `CT Lens model ${load.model.name} ${load.model.version} on ${load.provider.used} (asked: ${load.provider.requested}; ${tried}). Loaded in ${Math.round(load.loadMs)} ms.`;
-        break;
-      }
-      case 'failed':
-        item.text = `$(error) CT Lens model`;
-        item.tooltip = `CT Lens: ${status.error}`;
-        item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
-        break;
-    }
+    this.bridge.refreshSuggestions();
   }
 
   /** Loads (or reloads) the model now, with a progress notification; returns whether it worked. */
@@ -174,55 +158,6 @@ export class ModelFeature implements ModelBridge, vscode.Disposable {
     }
   }
 
-  // ---------------------------------------------------------------- ModelBridge (viewer webviews)
-
-  state(document: VolumeDocument) {
-    this.documents.set(key(document), document);
-    return this.runs.state(key(document));
-  }
-
-  viewerReady(document: VolumeDocument): void {
-    this.documents.set(key(document), document);
-    if (!this.suggestionsLooked.has(key(document))) void this.lookUpSuggestions(document);
-  }
-
-  documentClosed(document: VolumeDocument): void {
-    const k = key(document);
-    // The history stays (reopening the file shows it again); unfinished runs stop, the cached input goes.
-    this.runs.cancel(k);
-    this.runs.peek(k)?.inputs.clear();
-    this.documents.delete(k);
-    this.suggestionsLooked.delete(k);
-    this.runsChanged.fire(k);
-  }
-
-  handle(document: VolumeDocument, request: ModelRequest): void {
-    this.documents.set(key(document), document);
-    switch (request.type) {
-      case 'generateReport':
-        void this.generateReport(document);
-        return;
-      case 'ask':
-        void this.ask(document, request.question);
-        return;
-      case 'cancelRun':
-        this.runs.cancel(key(document), request.id);
-        return;
-      case 'saveReport':
-        void this.saveReport(document);
-        return;
-      case 'copyRun':
-        void this.copyRun(document, request.id);
-        return;
-      case 'clearChat':
-        this.runs.clearChat(key(document));
-        return;
-      case 'inspectRouting':
-        this.inspect.fire({ document, runId: request.id });
-        return;
-    }
-  }
-
   // ---------------------------------------------------------------- runs
 
   private deps(document: VolumeDocument): RunDeps {
@@ -233,9 +168,8 @@ export class ModelFeature implements ModelBridge, vscode.Disposable {
       decoding: decodingLabel(options),
       prepare: async () => {
         const target = this.target();
-        await this.service.ensureLoaded(target);
-        const pkg = await this.packageOf(target.packageDir);
-        return { packageDir: target.packageDir, spec: pkg.spec.preprocess };
+        const load = await this.service.ensureLoaded(target);
+        return { packageDir: target.packageDir, spec: load.preprocess };
       },
       input: async (spec, signal) => {
         const volume = await document.load.done.catch((e: { message?: string }) => {
@@ -251,7 +185,7 @@ export class ModelFeature implements ModelBridge, vscode.Disposable {
   }
 
   private logRun(k: string, run: RunInfo): void {
-    const name = this.documents.get(k)?.name ?? k;
+    const name = this.runs.peek(k)?.name ?? k;
     const what = run.task === 'report' ? 'report' : `answer to "${run.question ?? ''}"`;
     if (run.status === 'done' && run.result) {
       const t = run.result.timings;
@@ -264,8 +198,7 @@ export class ModelFeature implements ModelBridge, vscode.Disposable {
 
   /** Starts a report on a document's volume with a cancellable progress notification; resolves when it ends. */
   async generateReport(document: VolumeDocument): Promise<RunInfo | undefined> {
-    const k = key(document);
-    this.documents.set(k, document);
+    const k = document.key;
     this.viewer.reveal(document);
     this.viewer.post(document, { type: 'showModelPanel', panel: 'report' });
     let record: RunRecord;
@@ -286,8 +219,7 @@ export class ModelFeature implements ModelBridge, vscode.Disposable {
   }
 
   async ask(document: VolumeDocument, question: string): Promise<RunInfo | undefined> {
-    const k = key(document);
-    this.documents.set(k, document);
+    const k = document.key;
     let record: RunRecord;
     try {
       record = this.runs.start(k, document.name, 'vqa', question, this.deps(document));
@@ -298,6 +230,11 @@ export class ModelFeature implements ModelBridge, vscode.Disposable {
     // Answers are short and the chat has its own Stop: progress goes to the status bar, not a toast.
     await this.followWithProgress(k, record, `CT Lens: answering`, vscode.ProgressLocation.Window);
     return { ...record.info };
+  }
+
+  /** Saves the volume's latest report as Markdown beside it (report-files.ts). */
+  saveReport(document: VolumeDocument): Promise<vscode.Uri | undefined> {
+    return saveReport(document, this.runs.peek(document.key)?.report?.info, this.context.extensionUri, this.log);
   }
 
   /** Mirrors a run's stages and token count in a progress indicator; Cancel stops the run. */
@@ -328,239 +265,4 @@ export class ModelFeature implements ModelBridge, vscode.Disposable {
       return record.finished.finally(off);
     });
   }
-
-  private async lookUpSuggestions(document: VolumeDocument): Promise<void> {
-    const k = key(document);
-    this.suggestionsLooked.add(k);
-    let fromPackage: ReturnType<typeof packageSuggestions> = [];
-    try {
-      fromPackage = packageSuggestions((await this.packageOf(this.target().packageDir)).config);
-    } catch {
-      // A broken package is reported when a run loads it, not here.
-    }
-    if (fromPackage.length) {
-      this.runs.setSuggestions(k, document.name, fromPackage, 'the model package');
-      return;
-    }
-    try {
-      const jsonl = vscode.Uri.joinPath(document.uri, '..', 'dataset.jsonl');
-      const text = new TextDecoder().decode(await vscode.workspace.fs.readFile(jsonl));
-      const fromDataset = datasetSuggestions(text, document.name);
-      if (fromDataset.length) this.runs.setSuggestions(k, document.name, fromDataset, 'dataset.jsonl beside this volume');
-    } catch {
-      // No dataset beside the volume: no suggestions.
-    }
-  }
-
-  // ---------------------------------------------------------------- save and copy
-
-  async saveReport(document: VolumeDocument): Promise<vscode.Uri | undefined> {
-    const run = this.runs.peek(key(document))?.report?.info;
-    if (!run?.text) {
-      void vscode.window.showInformationMessage(`CT Lens: there is no report for ${document.name} to save yet.`);
-      return undefined;
-    }
-    const markdown = reportMarkdown(run, document.name, new Date());
-    const stem = volumeStem(document.name);
-    const folder = vscode.Uri.joinPath(document.uri, '..');
-    let target: vscode.Uri | undefined;
-    // The bundled samples live inside the extension: never write there, ask where instead.
-    const insideExtension = document.uri.toString().startsWith(this.context.extensionUri.toString() + '/');
-    if (!insideExtension) {
-      const exists = (name: string) =>
-        Promise.resolve(vscode.workspace.fs.stat(vscode.Uri.joinPath(folder, name))).then(
-          () => true,
-          () => false,
-        );
-      const wanted = `${stem}.report.md`;
-      target = vscode.Uri.joinPath(folder, wanted);
-      if (await exists(wanted)) {
-        const other = await freeName(`${stem}.report`, '.md', exists);
-        const pick = await vscode.window.showWarningMessage(
-          `${wanted} already exists beside ${document.name}.`,
-          { modal: true, detail: 'Overwrite it with this report, or save the report under a new name?' },
-          'Overwrite',
-          `Save as ${other}`,
-        );
-        if (!pick) return undefined;
-        if (pick !== 'Overwrite') target = vscode.Uri.joinPath(folder, other);
-      }
-    }
-    if (!target) {
-      const base = vscode.workspace.workspaceFolders?.[0]?.uri;
-      target = await vscode.window.showSaveDialog({
-        defaultUri: base ? vscode.Uri.joinPath(base, `${stem}.report.md`) : undefined,
-        filters: { Markdown: ['md'] },
-        title: `Save the report for ${document.name}`,
-      });
-      if (!target) return undefined;
-    }
-    try {
-      await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(markdown));
-    } catch (error) {
-      const message = describeError(error);
-      this.log.error(`saving ${target.toString(true)}: ${message}`);
-      void vscode.window.showErrorMessage(`CT Lens: cannot save ${pathName(target.path)}: ${message}`);
-      return undefined;
-    }
-    this.log.info(`${document.name}: report saved to ${target.toString(true)}`);
-    void vscode.window.showInformationMessage(`CT Lens: report saved as ${pathName(target.path)}.`, 'Open').then((pick) => {
-      if (pick) void vscode.commands.executeCommand('vscode.open', target);
-    });
-    return target;
-  }
-
-  private async copyRun(document: VolumeDocument, id: string): Promise<void> {
-    const run = this.runs.find(key(document), id)?.info;
-    if (!run?.text) return;
-    await vscode.env.clipboard.writeText(runClipboardText(run));
-    vscode.window.setStatusBarMessage(`CT Lens: ${run.task === 'report' ? 'report' : 'answer'} copied`, 3000);
-  }
-
-  // ---------------------------------------------------------------- commands
-
-  /** The volume a command acts on: its argument, the CT Lens editor in front, or a file the user picks. */
-  async resolveDocument(uri?: vscode.Uri, purpose = 'Generate Report'): Promise<VolumeDocument | undefined> {
-    let target = uri instanceof vscode.Uri ? uri : undefined;
-    if (!target) {
-      const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-      if (input instanceof vscode.TabInputCustom && input.viewType === VIEWER_VIEW_TYPE) target = input.uri;
-    }
-    if (!target) target = this.viewer.activeDocument?.uri;
-    if (!target) {
-      const picked = await vscode.window.showOpenDialog({
-        canSelectMany: false,
-        openLabel: purpose,
-        title: `CT Lens: ${purpose} — pick a CT volume`,
-        filters: { 'NIfTI volumes': ['nii', 'gz'] },
-      });
-      target = picked?.[0];
-    }
-    if (!target) return undefined;
-    // A DICOM file stands for its series (issue 12); any file a CT Lens viewer already shows is fine too.
-    if (!/\.(nii(\.gz)?|dcm)$/i.test(target.path) && !this.viewer.documentOf(target)) {
-      void vscode.window.showErrorMessage(`CT Lens: ${pathName(target.path)} is not a .nii, .nii.gz or .dcm volume.`);
-      return undefined;
-    }
-    let document = this.viewer.documentOf(target);
-    if (!document) {
-      await vscode.commands.executeCommand('vscode.openWith', target, VIEWER_VIEW_TYPE);
-      // The editor resolves asynchronously; wait for its document (a few hundred ms at most).
-      for (let n = 0; n < 100 && !document; n++) {
-        await new Promise((r) => setTimeout(r, 100));
-        document = this.viewer.documentOf(target);
-      }
-    }
-    if (!document) void vscode.window.showErrorMessage(`CT Lens: could not open ${pathName(target.path)} in the CT Lens viewer.`);
-    return document ?? undefined;
-  }
-
-  private registerCommands(): void {
-    const c = vscode.commands.registerCommand;
-    this.disposables.push(
-      c('ctlens.generateReport', async (uri?: vscode.Uri) => {
-        const document = await this.resolveDocument(uri, 'Generate Report');
-        return document ? this.generateReport(document) : undefined;
-      }),
-      c('ctlens.askQuestion', async (uri?: vscode.Uri, question?: string) => {
-        const document = await this.resolveDocument(uri, 'Ask About Volume');
-        if (!document) return undefined;
-        const q = typeof question === 'string' ? question : await this.pickQuestion(document);
-        if (!q) return undefined;
-        this.viewer.reveal(document);
-        this.viewer.post(document, { type: 'showModelPanel', panel: 'chat' });
-        return this.ask(document, q);
-      }),
-      c('ctlens.saveReport', async (uri?: vscode.Uri) => {
-        const document = await this.resolveDocument(uri, 'Save Report');
-        return document ? this.saveReport(document) : undefined;
-      }),
-      c('ctlens.stopRuns', () => {
-        for (const r of this.runs.unfinished) r.controller.abort(new ModelError('Aborted', 'stopped by the user'));
-      }),
-      c('ctlens.loadModel', () => this.loadModel(true)),
-      c('ctlens.restartModelHost', async () => {
-        await this.service.unload();
-        this.log.info('model host stopped; it starts again on the next run');
-        return this.loadModel(true);
-      }),
-      c('ctlens.chooseModel', () => this.chooseModel()),
-      c('ctlens.useBundledModel', async () => {
-        await vscode.workspace.getConfiguration('ctlens').update('modelPath', undefined, vscode.ConfigurationTarget.Global);
-      }),
-      c('ctlens.openSample', async (which?: string) => {
-        const file = which === 'head' ? 'head_ct_invesalius.nii.gz' : 'chest_phantom.nii.gz';
-        const uri = vscode.Uri.joinPath(this.context.extensionUri, 'media', 'samples', file);
-        await vscode.commands.executeCommand('vscode.openWith', uri, VIEWER_VIEW_TYPE);
-      }),
-    );
-  }
-
-  /** A quick pick of the suggested questions that also takes whatever the user types. */
-  private pickQuestion(document: VolumeDocument): Promise<string | undefined> {
-    const suggestions = this.runs.state(key(document)).suggestions;
-    const qp = vscode.window.createQuickPick();
-    qp.title = `Ask about ${document.name}`;
-    qp.placeholder = 'Type a question (Enter asks it) or pick a suggestion';
-    const fixed = suggestions.map((s) => ({ label: s.question, description: s.choices ? 'multiple choice' : 'suggested' }));
-    qp.items = fixed;
-    qp.onDidChangeValue((value) => {
-      const typed = value.trim();
-      qp.items = typed ? [{ label: typed, description: 'ask this' }, ...fixed.filter((f) => f.label !== typed)] : fixed;
-    });
-    return new Promise((resolve) => {
-      qp.onDidAccept(() => {
-        const q = qp.selectedItems[0]?.label ?? qp.value.trim();
-        resolve(q || undefined);
-        qp.hide();
-      });
-      qp.onDidHide(() => {
-        resolve(undefined);
-        qp.dispose();
-      });
-      qp.show();
-    });
-  }
-
-  /** Picks another package folder: checked before it is saved in the user settings; trusted workspaces only. */
-  private async chooseModel(): Promise<void> {
-    if (!vscode.workspace.isTrusted) {
-      const pick = await vscode.window.showWarningMessage(
-        'CT Lens: another model package can be chosen only in a trusted workspace (a package is code-like input to onnxruntime).',
-        'Manage Workspace Trust',
-      );
-      if (pick) void vscode.commands.executeCommand('workbench.trust.manage');
-      return;
-    }
-    const picked = await vscode.window.showOpenDialog({
-      canSelectFiles: false,
-      canSelectFolders: true,
-      canSelectMany: false,
-      openLabel: 'Use This Model Package',
-      title: 'CT Lens: choose a model package folder (config.json, tokenizer.json, onnx/…)',
-    });
-    const folder = picked?.[0];
-    if (!folder) return;
-    if (folder.scheme !== 'file') {
-      void vscode.window.showErrorMessage('CT Lens: a model package must be a folder on this machine (onnxruntime reads it directly).');
-      return;
-    }
-    try {
-      const pkg = await readModelPackage(folder.fsPath);
-      this.log.info(`model package ${pkg.dir} (${pkg.name} ${pkg.spec.version}) chosen`);
-    } catch (error) {
-      void vscode.window.showErrorMessage(`CT Lens: ${folder.fsPath} is not a usable model package: ${describeError(error)}`);
-      return;
-    }
-    await vscode.workspace.getConfiguration('ctlens').update('modelPath', folder.fsPath, vscode.ConfigurationTarget.Global);
-    if (this.service.status.state !== 'ready' && this.service.status.state !== 'failed') await this.loadModel(true);
-  }
-}
-
-function key(document: VolumeDocument): string {
-  return document.uri.toString();
-}
-
-function pathName(p: string): string {
-  return p.split(/[\\/]/).filter(Boolean).pop() ?? p;
 }

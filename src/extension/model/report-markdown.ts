@@ -78,3 +78,8 @@ export function runClipboardText(run: RunInfo): string {
   parts.push('', ...notices);
   return parts.join('\n');
 }
+
+/** The last segment of a path (a file or folder name), for messages. */
+export function pathName(p: string): string {
+  return p.split(/[\\/]/).filter(Boolean).pop() ?? p;
+}

@@ -1,8 +1,7 @@
 // What `CT Lens: Save Heatmap as NIfTI` writes beside the volume, computed without `vscode` (unit-tested): the file
 // names, and the run as JSON (text, question, package, provider, timings, per-layer group gates, per-expert load) so
 // a researcher can analyse the routing in Python next to the heatmap NIfTI (src/core/nifti/overlay-grid.ts).
-import { summarizeRouting } from '../../core/model/routing';
-import type { RoutingData } from '../../shared/modelhost-protocol';
+import type { RoutingData, RoutingSummary } from '../../core/model/routing';
 import type { RunInfo } from '../../shared/protocol';
 import type { HeatmapSelection } from '../../shared/routing-view-protocol';
 
@@ -24,10 +23,15 @@ export function runFileName(volumeName: string, runId: string): string {
 
 const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]+/g, '_');
 
-/** The run as plain JSON. */
-export function runJson(volumeName: string, info: RunInfo, routing: RoutingData | undefined, heatmap?: { file: string; selection: HeatmapSelection }) {
+/** The run as plain JSON; `routed` is the run's routing and the summary the model host sent with it. */
+export function runJson(
+  volumeName: string,
+  info: RunInfo,
+  routed: { routing?: RoutingData; summary?: RoutingSummary },
+  heatmap?: { file: string; selection: HeatmapSelection },
+) {
   const res = info.result;
-  const summary = routing ? summarizeRouting(routing) : undefined;
+  const { routing, summary } = routed;
   return {
     format: 'ctlens-run/1',
     volume: volumeName,

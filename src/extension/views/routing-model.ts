@@ -1,16 +1,18 @@
 // What the Routing view shows, computed from a run's routing outputs — no `vscode` import, unit-tested: the per-layer
-// view of gates and expert loads, the run labels, and the heatmap overlay for a selection (expertOverlay /
-// dominantExpertOverlay of src/core/model/routing.ts, with the view's colormap, opacity and threshold applied).
+// view of gates and expert loads (the summary and top-k the model host sent with the run, never recomputed here),
+// the run labels, and the heatmap overlay for a selection (expertOverlay / dominantExpertOverlay of
+// src/core/model/routing.ts, with the view's colormap, opacity and threshold applied).
 
-import { dominantExpertOverlay, expertOverlay, summarizeRouting } from '../../core/model/routing';
-import type { RoutingData } from '../../shared/modelhost-protocol';
-import { overlayDataRange, type OverlayVolume } from '../../shared/overlay';
+import { dominantExpertOverlay, expertOverlay, type RoutingData, type RoutingSummary } from '../../core/model/routing';
+import { overlayDataRange, type OverlayVolume } from '../../core/volume/overlay';
 import type { RunInfo } from '../../shared/protocol';
 import type { HeatmapSelection, HeatmapStyle, RoutingRunOption, RoutingRunView } from '../../shared/routing-view-protocol';
 
 export interface RoutedRun {
   info: RunInfo;
   routing?: RoutingData;
+  /** The host's summary of `routing` (GenerateResult.routingSummary). */
+  summary?: RoutingSummary;
 }
 
 export function runLabel(info: RunInfo): string {
@@ -23,10 +25,10 @@ export function runOption(run: RoutedRun): RoutingRunOption {
   return { id: run.info.id, label: runLabel(run.info), task: run.info.task };
 }
 
-export function routingRunView(run: RoutedRun, topK: number): RoutingRunView | null {
+export function routingRunView(run: RoutedRun): RoutingRunView | null {
   const r = run.routing;
-  if (!r) return null;
-  const summary = summarizeRouting(r);
+  const summary = run.summary;
+  if (!r || !summary) return null;
   return {
     id: run.info.id,
     label: runLabel(run.info),
@@ -34,7 +36,7 @@ export function routingRunView(run: RoutedRun, topK: number): RoutingRunView | n
     groupNames: r.groupNames.map((n, g) => n || `group ${g}`),
     tokens: r.grid[0] * r.grid[1] * r.grid[2],
     grid: r.grid,
-    topK,
+    topK: r.topK,
     layers: summary.layers.map((l) => ({
       layer: l.layer,
       gates: l.groupGates,

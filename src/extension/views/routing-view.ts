@@ -20,7 +20,8 @@ export const ROUTING_VIEW_ID = 'ctlens.routing';
 
 export class RoutingViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
   private channel: MessageHandler<RoutingHostToView, RoutingViewToHost> | null = null;
-  private document: VolumeDocument | null = null;
+  /** The volume the view follows (a document key); the viewer provider owns the documents themselves. */
+  private shownKey: string | null = null;
   /** Chosen run per volume (absent: the newest). */
   private readonly chosen = new Map<string, string>();
   private selection: HeatmapSelection | null = null;
@@ -36,22 +37,22 @@ export class RoutingViewProvider implements vscode.WebviewViewProvider, vscode.D
     private readonly model: ModelFeature,
     private readonly log: vscode.LogOutputChannel,
   ) {
-    this.document = viewer.activeDocument;
+    this.shownKey = viewer.activeDocument?.key ?? null;
     this.disposables.push(
       viewer.onDidChangeActiveDocument((doc) => {
-        if (doc && doc !== this.document) {
-          this.document = doc;
+        if (doc && doc.key !== this.shownKey) {
+          this.shownKey = doc.key;
           this.overlayId = null;
           this.error = undefined;
           this.push();
         }
       }),
       model.onDidChangeRuns((key) => {
-        if (this.document && key === this.document.uri.toString()) {
+        if (key === this.shownKey) {
           // A new run is shown when it finishes (the newest is the default); the heatmap follows it.
           this.chosen.delete(key);
-          if (!this.viewer.documentOf(this.document.uri)) {
-            this.document = this.viewer.activeDocument;
+          if (!this.viewer.documentOf(key)) {
+            this.shownKey = this.viewer.activeDocument?.key ?? null;
             this.overlayId = null;
           }
           void this.redraw();
@@ -73,6 +74,11 @@ export class RoutingViewProvider implements vscode.WebviewViewProvider, vscode.D
 
   dispose(): void {
     for (const d of this.disposables) d.dispose();
+  }
+
+  /** The document of the volume the view follows, while a viewer shows it. */
+  private get document(): VolumeDocument | null {
+    return this.shownKey ? this.viewer.documentOf(this.shownKey) : null;
   }
 
   resolveWebviewView(view: vscode.WebviewView): void {
@@ -106,8 +112,8 @@ export class RoutingViewProvider implements vscode.WebviewViewProvider, vscode.D
 
   /** Shows a run of a document (the Routing button of a report or answer). */
   async inspect(document: VolumeDocument, runId: string): Promise<void> {
-    this.document = document;
-    this.chosen.set(document.uri.toString(), runId);
+    this.shownKey = document.key;
+    this.chosen.set(document.key, runId);
     await vscode.commands.executeCommand(`${ROUTING_VIEW_ID}.focus`);
     await this.redraw();
   }
@@ -135,7 +141,7 @@ export class RoutingViewProvider implements vscode.WebviewViewProvider, vscode.D
     const nifti = overlayToNifti(overlay, header.dims, header.affine, `ctlens routing ${overlay.name}`.slice(0, 79));
     const heatUri = vscode.Uri.joinPath(dir, heatName);
     const runUri = vscode.Uri.joinPath(dir, runFileName(doc.name, shown.info.id));
-    const json = runJson(doc.name, shown.info, shown.routing, { file: heatName, selection: this.selection });
+    const json = runJson(doc.name, shown.info, shown, { file: heatName, selection: this.selection });
     await vscode.workspace.fs.writeFile(heatUri, gzipSync(nifti));
     await vscode.workspace.fs.writeFile(runUri, new TextEncoder().encode(`${JSON.stringify(json, null, 2)}\n`));
     this.log.info(`saved routing heatmap ${heatName} (${header.dims.join('×')}, the volume's grid) and ${runUri.path.split('/').pop()}`);
@@ -144,13 +150,13 @@ export class RoutingViewProvider implements vscode.WebviewViewProvider, vscode.D
   }
 
   private records(): RunRecord[] {
-    return this.document ? this.model.runs.routedRuns(this.document.uri.toString()) : [];
+    return this.document ? this.model.runs.routedRuns(this.document.key) : [];
   }
 
   private shownRecord(): RunRecord | null {
     const runs = this.records();
     if (!runs.length || !this.document) return null;
-    const id = this.chosen.get(this.document.uri.toString());
+    const id = this.chosen.get(this.document.key);
     // Default: the newest finished run (the chat's last answer, else the report).
     const newest = [...runs].sort((a, b) => b.info.startedAt - a.info.startedAt)[0]!;
     return runs.find((r) => r.info.id === id) ?? newest;
@@ -159,13 +165,12 @@ export class RoutingViewProvider implements vscode.WebviewViewProvider, vscode.D
   state(): RoutingState {
     const runs = this.records();
     const shown = this.shownRecord();
-    const topK = shown?.routing ? topKOf(shown) : 0;
     const compare = shown ? comparisonRun(runs, shown) : null;
     return {
       volume: this.document?.name ?? null,
       runs: runs.map(runOption),
-      run: shown ? routingRunView(shown, topK) : null,
-      compare: compare ? routingRunView(compare, topK) : null,
+      run: shown ? routingRunView(shown) : null,
+      compare: compare ? routingRunView(compare) : null,
       selection: this.selection,
       style: this.style,
       overlayId: this.overlayId,
@@ -184,7 +189,7 @@ export class RoutingViewProvider implements vscode.WebviewViewProvider, vscode.D
         this.push();
         break;
       case 'selectRun':
-        if (this.document) this.chosen.set(this.document.uri.toString(), message.id);
+        if (this.document) this.chosen.set(this.document.key, message.id);
         void this.redraw();
         break;
       case 'selectExpert':
@@ -242,14 +247,4 @@ export class RoutingViewProvider implements vscode.WebviewViewProvider, vscode.D
     this.overlayId = null;
     if (push) this.push();
   }
-}
-
-function topKOf(record: RunRecord): number {
-  // Tokens per group that picked an expert: k per token, so the sum of one group's token counts / tokens = k.
-  const s = record.summary;
-  const r = record.routing;
-  if (!s || !r) return 0;
-  const n = r.grid[0] * r.grid[1] * r.grid[2];
-  const first = s.experts.filter((e) => e.layer === r.layers[0] && e.group === 0).reduce((a, e) => a + e.tokens, 0);
-  return n > 0 ? Math.round(first / n) : 0;
 }

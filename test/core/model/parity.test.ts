@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CtLensModel } from '../../../src/core/model/model';
-import type { ExecutionProviderChoice } from '../../../src/shared/modelhost-protocol';
+import type { ExecutionProviderChoice } from '../../../src/core/model/sessions';
+import type { Task } from '../../../src/core/model/task';
 import { DEMO_PACKAGE, modelInput, REPO } from './package-fixture';
 
 const FIXTURES = join(REPO, 'test', 'fixtures', 'model');
@@ -17,7 +18,7 @@ interface Case {
   id: string;
   image: string;
   pixel_values: string | null;
-  task: 'report' | 'vqa';
+  task: Task;
   question: string | null;
   prompt_text: string;
   prompt_ids: number[];

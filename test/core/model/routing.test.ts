@@ -35,6 +35,7 @@ function routingFor(canonicalAffine: Mat4, canonicalDims: [number, number, numbe
     layers: [2, 3],
     groups: 2,
     experts: 2,
+    topK: 1,
     grid: GRID,
     groupNames: ['report', 'vqa'],
     geometry: { canonicalAffine, canonicalDims },

@@ -26,6 +26,7 @@ function result(text: string): GenerateResult {
       layers: [4],
       groups: 2,
       experts: 1,
+      topK: 1,
       grid: [1, 2, 2],
       groupNames: ['report', 'vqa'],
       geometry: INPUT.geometry,

@@ -1,6 +1,7 @@
 // The run JSON and file names that `CT Lens: Save Heatmap as NIfTI` writes beside the volume.
 import * as assert from 'node:assert/strict';
 import { heatmapFileName, runFileName, runJson } from '../../../src/extension/views/research-export';
+import { summarizeRouting } from '../../../src/core/model/routing';
 import type { RoutingData } from '../../../src/shared/modelhost-protocol';
 import type { RunInfo } from '../../../src/shared/protocol';
 
@@ -44,7 +45,7 @@ describe('extension/views/research-export', () => {
   });
 
   it('the run JSON holds text, package, provider, timings, gates and per-expert load', () => {
-    const j = JSON.parse(JSON.stringify(runJson('head.nii.gz', info, routing)));
+    const j = JSON.parse(JSON.stringify(runJson('head.nii.gz', info, { routing, summary: summarizeRouting(routing) })));
     assert.equal(j.run.question, 'Is there an effusion?');
     assert.equal(j.run.text, 'No.');
     assert.deepEqual(j.package, { model: 'ctlens-tghmoe-demo', version: '0.1.0' });

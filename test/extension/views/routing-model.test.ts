@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { expertOverlay } from '../../../src/core/model/routing';
+import { expertOverlay, summarizeRouting } from '../../../src/core/model/routing';
+import type { Task } from '../../../src/core/model/task';
 import { comparisonRun, heatmapOverlay, routingRunView, runLabel, selectionFits, type RoutedRun } from '../../../src/extension/views/routing-model';
 import type { RoutingData } from '../../../src/shared/modelhost-protocol';
 import { validateOverlay } from '../../../src/shared/overlay';
@@ -25,20 +26,23 @@ function routing(): RoutingData {
     layers: [4, 5],
     groups: G,
     experts: E,
+    topK: 2,
     grid: [1, 2, 2],
     groupNames: ['report', ''],
     geometry: { canonicalDims: [4, 4, 2], canonicalAffine: [[2, 0, 0, -3], [0, 2, 0, -3], [0, 0, 3, 0], [0, 0, 0, 1]] },
   };
 }
 
-function run(id: string, task: 'report' | 'vqa', startedAt: number, question?: string): RoutedRun {
+function run(id: string, task: Task, startedAt: number, question?: string): RoutedRun {
   const info: RunInfo = { id, task, status: 'done', text: '', chunks: 0, startedAt, ...(question ? { question } : {}) };
-  return { info, routing: routing() };
+  const r = routing();
+  // As the model host sends it: the routing and its summary (GenerateResult.routingSummary).
+  return { info, routing: r, summary: summarizeRouting(r) };
 }
 
 describe('extension/views/routing-model', () => {
   it('summarises gates and per-expert loads per layer from the router outputs', () => {
-    const v = routingRunView(run('r1', 'report', 0), 1)!;
+    const v = routingRunView(run('r1', 'report', 0))!;
     assert.deepEqual(v.groupNames, ['report', 'group 1'], 'an empty group name is named by its index');
     assert.equal(v.tokens, 4);
     assert.deepEqual(v.layers.map((l) => l.layer), [4, 5]);
@@ -48,7 +52,13 @@ describe('extension/views/routing-model', () => {
     const e = v.layers[1]!.experts.find((x) => x.group === 1 && x.expert === 1)!;
     assert.equal(e.tokens, 3, 'token 3 did not pick it');
     assert.ok(Math.abs(e.meanProb - (0.8 + 0.7 + 0.6 + 0) / 4) < 1e-6);
-    assert.equal(routingRunView({ info: run('x', 'report', 0).info }, 1), null);
+    assert.equal(v.topK, 2, 'the routing’s own top-k');
+    assert.equal(routingRunView({ info: run('x', 'report', 0).info }), null);
+    assert.equal(routingRunView({ ...run('x', 'report', 0), summary: undefined }), null, 'no summary from the host: nothing to show');
+    // The view shows the host's summary as it came; it does not recompute it from the router outputs.
+    const sent = run('r2', 'report', 0);
+    sent.summary = { ...sent.summary!, experts: sent.summary!.experts.map((x) => ({ ...x, tokens: 99 })) };
+    assert.ok(routingRunView(sent)!.layers.every((l) => l.experts.every((x) => x.tokens === 99)));
   });
 
   it('draws an expert’s weight as a scalar overlay: the router probabilities, optionally × gate, on the map’s or the unit scale', () => {
