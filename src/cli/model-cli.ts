@@ -8,7 +8,8 @@ import { nodeInflate } from '../core/nifti/inflate-node';
 import { ModelError } from '../core/model/errors';
 import { preprocessVolume, type PreprocessedInput, type PreprocessSpec } from '../core/model/preprocess';
 import { EvalError } from '../core/eval';
-import type { ExecutionProviderChoice, GenerationOptions } from '../shared/modelhost-protocol';
+import { fallbackNote } from '../core/model/sessions';
+import type { ExecutionProviderChoice, GenerationOptions, ProviderReport } from '../shared/modelhost-protocol';
 import { EXIT_INTERNAL, EXIT_USER_ERROR, readInputFile, UsageError, type CliIo } from './io';
 
 export const DEFAULT_MODEL_NAME = 'ctlens-tghmoe-demo';
@@ -174,4 +175,10 @@ export function interruptSignal(): { signal: AbortSignal; dispose: () => void } 
   const onSigint = () => controller.abort(new Error('interrupted (Ctrl-C)'));
   process.once('SIGINT', onSigint);
   return { signal: controller.signal, dispose: () => process.off('SIGINT', onSigint) };
+}
+
+/** The one stderr line saying why `auto` fell back (stdout stays the report or the JSON object). */
+export function noteFallback(io: CliIo, command: string, report: ProviderReport): void {
+  const note = fallbackNote(report);
+  if (note) io.stderr(`ctlens ${command}: ${note}\n`);
 }

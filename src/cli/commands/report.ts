@@ -13,6 +13,7 @@ import {
   failUserError,
   interruptSignal,
   MODEL_OPTIONS_HELP,
+  noteFallback,
   parseModelOptions,
   readModelInput,
 } from '../model-cli';
@@ -47,6 +48,7 @@ export async function runGeneration(task: Task, args: string[], io: CliIo): Prom
     const pkg = await readModelPackage(opts.model);
     const { input, decodeMs, preprocessMs } = await readModelInput(file, pkg.spec.preprocess, signal);
     const model = await CtLensModel.load(opts.model, { executionProvider: opts.ep, threads: opts.threads });
+    noteFallback(io, command, model.provider);
     let result: GenerateResult;
     try {
       result = await model.generate(

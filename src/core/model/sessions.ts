@@ -16,6 +16,7 @@ import type {
   ProviderReport,
 } from '../../shared/modelhost-protocol';
 import { describeError, ModelError } from './errors';
+import { probeWebGpu, type WebGpuProbe } from './webgpu-probe';
 
 export type GraphRole = 'vision_encoder' | 'embed_tokens' | 'decoder_model_merged';
 export const GRAPH_ROLES: readonly GraphRole[] = ['vision_encoder', 'embed_tokens', 'decoder_model_merged'];
@@ -34,6 +35,12 @@ export interface SessionConfig {
   kvOutputNames?: readonly string[];
   /** Injected in tests; default: onnxruntime-node's InferenceSession.create. */
   create?: (path: string, options: ort.InferenceSession.SessionOptions) => Promise<ort.InferenceSession>;
+  /**
+   * Asks, before WebGPU sessions are made in this process, whether an adapter exists (webgpu-probe.ts: in a child,
+   * so that Dawn's warnings stay off our stderr). Default: probeWebGpu on the smallest graph; skipped when
+   * `create` is injected, unless a probe is injected too.
+   */
+  probeWebGpu?: (graph: string) => Promise<WebGpuProbe>;
 }
 
 const GPU_ORDER: Record<string, ExecutionProviderName[]> = {
@@ -131,7 +138,11 @@ export async function createSessions(
   const attempts: ProviderAttempt[] = [];
   for (const provider of providerOrder(choice)) {
     const t0 = performance.now();
-    const missing = provider === 'cuda' && !config.create ? cudaProviderMissing() : null;
+    let missing = provider === 'cuda' && !config.create ? cudaProviderMissing() : null;
+    if (provider === 'webgpu' && (config.probeWebGpu || !config.create)) {
+      const probe = await (config.probeWebGpu ?? probeWebGpu)(paths.embed_tokens);
+      if (!probe.ok) missing = probe.reason ?? 'no WebGPU adapter';
+    }
     if (missing) {
       attempts.push({ provider, ok: false, error: missing, ms: performance.now() - t0 });
       continue;
@@ -158,6 +169,18 @@ export async function createSessions(
   }
   const why = attempts.map((a) => `${a.provider}: ${a.error}`).join('; ');
   throw new ModelError('ProviderUnavailable', `no execution provider could load the model (${why})`);
+}
+
+/**
+ * The one line that says why `auto` did not get the first provider it tried ("running on cpu: cuda: …; webgpu: no
+ * WebGPU adapter …"), or null when it did or the provider was chosen explicitly. The CLI writes it to stderr and
+ * the extension to its output channel, once per load.
+ */
+export function fallbackNote(report: ProviderReport): string | null {
+  if (report.requested !== 'auto') return null;
+  const failed = report.attempts.filter((a) => !a.ok);
+  if (failed.length === 0) return null;
+  return `running on ${report.used}: ${failed.map((a) => `${a.provider}: ${a.error}`).join('; ')}`;
 }
 
 export async function releaseSessions(sessions: SessionSet): Promise<void> {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import { CtLensModel } from '../../../src/core/model/model';
-import { createSessions, providerOrder, sessionOptions } from '../../../src/core/model/sessions';
+import { createSessions, fallbackNote, providerOrder, sessionOptions } from '../../../src/core/model/sessions';
 import { DEMO_PACKAGE } from './package-fixture';
 
 const PATHS = { vision_encoder: 'v.onnx', embed_tokens: 'e.onnx', decoder_model_merged: 'd.onnx' };
@@ -135,5 +135,38 @@ describe('core/model package refusals with real graphs', function () {
     await assert.rejects(CtLensModel.load(dir), /^ModelError: VersionMismatch/);
     rmSync(join(dir, 'onnx/embed_tokens.onnx'));
     await assert.rejects(CtLensModel.load(dir), /^ModelError: MissingFile: onnx\/embed_tokens\.onnx is missing/);
+  });
+});
+
+describe('core/model/sessions: the WebGPU adapter probe and the fallback note', () => {
+  it('does not create WebGPU sessions in this process when the probe finds no adapter, and says why', async () => {
+    const log: { path: string; options: ort.InferenceSession.SessionOptions }[] = [];
+    const probed: string[] = [];
+    const r = await createSessions(PATHS, 'auto', {
+      create: fakeCreate({ cuda: 'libcudart.so.12: cannot open' }, log),
+      probeWebGpu: async (graph) => (probed.push(graph), { ok: false, reason: 'no WebGPU adapter (No supported adapters)', ms: 1 }),
+    });
+    assert.equal(r.provider.used, 'cpu');
+    assert.ok(log.every((l) => l.options.executionProviders![0] !== 'webgpu'), 'no in-process WebGPU session');
+    if (process.platform === 'linux') {
+      assert.deepEqual(probed, ['e.onnx']); // the smallest graph
+      assert.equal(r.provider.attempts[1]!.error, 'no WebGPU adapter (No supported adapters)');
+      assert.equal(
+        fallbackNote(r.provider),
+        'running on cpu: cuda: libcudart.so.12: cannot open; webgpu: no WebGPU adapter (No supported adapters)',
+      );
+    }
+  });
+
+  it('creates WebGPU sessions when the probe finds an adapter; no note when auto got its first choice', async () => {
+    const log: { path: string; options: ort.InferenceSession.SessionOptions }[] = [];
+    const r = await createSessions(PATHS, 'webgpu', {
+      create: fakeCreate({}, log),
+      probeWebGpu: async () => ({ ok: true, ms: 1 }),
+    });
+    assert.equal(r.provider.used, 'webgpu');
+    assert.equal(log.length, 3);
+    assert.equal(fallbackNote(r.provider), null); // explicit choice
+    assert.equal(fallbackNote({ requested: 'auto', used: 'cuda', attempts: [{ provider: 'cuda', ok: true, ms: 1 }] }), null);
   });
 });
