@@ -14,6 +14,7 @@ import type {
   ProviderReport,
   RoutingData,
 } from '../../shared/modelhost-protocol';
+import type { ModelDtype } from './dtype';
 import { firstNonFinite, nonFiniteError, OnnxCausalLm } from './decoder';
 import { describeError, ModelError, throwIfAborted } from './errors';
 import { generate, type GenerateConfig } from './generate';
@@ -29,6 +30,8 @@ import { PackageTokenizer } from './tokenizer';
 export interface LoadOptions {
   executionProvider?: ExecutionProviderChoice;
   threads?: number;
+  /** fp32 | fp16 | auto (dtype.ts); default fp32. */
+  dtype?: ModelDtype;
 }
 
 export interface RunHooks {
@@ -59,6 +62,8 @@ export class CtLensModel {
     const { sessions, provider } = await createSessions(pkg.graphs, options.executionProvider ?? 'auto', {
       threads: options.threads,
       kvOutputNames,
+      dtype: options.dtype,
+      fp16Paths: pkg.graphsFp16,
     });
     try {
       checkGraphs(pkg, sessions);
@@ -75,6 +80,11 @@ export class CtLensModel {
       await releaseSessions(sessions);
       throw e;
     }
+  }
+
+  /** Where the KV cache was kept in the last run ('gpu-buffer': on the WebGPU device between steps). */
+  get kvCacheLocation(): string | null {
+    return this.lm.kvLocation;
   }
 
   get info(): ModelInfo {
