@@ -6,6 +6,7 @@
 // such as the pixel tensor and the routing probabilities cross as binary, not JSON. Only plain data lives here:
 // no classes, no functions, no onnxruntime types.
 
+import type { GraphDtype, ModelDtype } from '../core/model/dtype';
 import type { Mat4 } from '../core/nifti/types';
 
 /** `auto` tries the platform's GPU providers in order, then the CPU. */
@@ -46,6 +47,8 @@ export interface ProviderReport {
   /** The provider the sessions run on. */
   used: ExecutionProviderName;
   attempts: ProviderAttempt[];
+  /** The weights the sessions run with (src/core/model/dtype.ts); absent from hosts older than issue 15. */
+  dtype?: GraphDtype;
 }
 
 export interface ModelInfo {
@@ -71,6 +74,8 @@ export interface LoadParams {
   executionProvider: ExecutionProviderChoice;
   /** Intra-op threads; default: the machine's cores. */
   threads?: number;
+  /** fp32 | fp16 | auto (fp16 on WebGPU where the package has onnx/*_fp16.onnx); default fp32. */
+  dtype?: ModelDtype;
 }
 
 export interface LoadResult {

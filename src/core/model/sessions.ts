@@ -15,6 +15,7 @@ import type {
   ProviderAttempt,
   ProviderReport,
 } from '../../shared/modelhost-protocol';
+import { resolveDtype, type GraphDtype, type ModelDtype } from './dtype';
 import { describeError, ModelError } from './errors';
 import { probeWebGpu, type WebGpuProbe } from './webgpu-probe';
 
@@ -26,6 +27,7 @@ export type SessionSet = Record<GraphRole, ort.InferenceSession>;
 export interface CreatedSessions {
   sessions: SessionSet;
   provider: ProviderReport;
+  dtype: GraphDtype;
 }
 
 export interface SessionConfig {
@@ -41,6 +43,10 @@ export interface SessionConfig {
    * `create` is injected, unless a probe is injected too.
    */
   probeWebGpu?: (graph: string) => Promise<WebGpuProbe>;
+  /** fp32 | fp16 | auto (dtype.ts); default fp32. */
+  dtype?: ModelDtype;
+  /** The package's fp16 graphs, when it has them. */
+  fp16Paths?: Record<GraphRole, string> | null;
 }
 
 const GPU_ORDER: Record<string, ExecutionProviderName[]> = {
@@ -136,7 +142,13 @@ export async function createSessions(
   const threads = config.threads ?? availableParallelism();
   const create = config.create ?? ((p, o) => ort.InferenceSession.create(p, o));
   const attempts: ProviderAttempt[] = [];
+  const dtypeChoice = config.dtype ?? 'fp32';
+  if (dtypeChoice === 'fp16' && !config.fp16Paths) {
+    throw new ModelError('MissingFile', 'dtype fp16 was asked for, but the package has no onnx/*_fp16.onnx graphs (make them with model/fp16.py)');
+  }
   for (const provider of providerOrder(choice)) {
+    const dtype = resolveDtype(dtypeChoice, provider, Boolean(config.fp16Paths));
+    const graphs = dtype === 'fp16' ? config.fp16Paths! : paths;
     const t0 = performance.now();
     let missing = provider === 'cuda' && !config.create ? cudaProviderMissing() : null;
     if (provider === 'webgpu' && (config.probeWebGpu || !config.create)) {
@@ -152,18 +164,19 @@ export async function createSessions(
     try {
       for (role of GRAPH_ROLES) {
         const outputs = role === 'decoder_model_merged' ? (config.kvOutputNames ?? null) : null;
-        made[role] = await create(paths[role], sessionOptions(provider, role, outputs, threads));
+        made[role] = await create(graphs[role], sessionOptions(provider, role, outputs, threads));
       }
       attempts.push({ provider, ok: true, ms: performance.now() - t0 });
       return {
         sessions: made as SessionSet,
-        provider: { requested: choice, used: provider, attempts },
+        provider: { requested: choice, used: provider, attempts, dtype },
+        dtype,
       };
     } catch (e) {
       attempts.push({ provider, ok: false, error: describeError(e), ms: performance.now() - t0 });
       await Promise.all(Object.values(made).map((s) => s.release().catch(() => undefined)));
       // A damaged file is named as such, not passed off as a provider problem (issue 14).
-      const fault = graphFault(role, paths[role], provider, e);
+      const fault = graphFault(role, graphs[role], provider, e);
       if (fault) throw fault;
     }
   }
