@@ -147,8 +147,6 @@ export async function createSessions(
     throw new ModelError('MissingFile', 'dtype fp16 was asked for, but the package has no onnx/*_fp16.onnx graphs (make them with model/fp16.py)');
   }
   for (const provider of providerOrder(choice)) {
-    const dtype = resolveDtype(dtypeChoice, provider, Boolean(config.fp16Paths));
-    const graphs = dtype === 'fp16' ? config.fp16Paths! : paths;
     const t0 = performance.now();
     let missing = provider === 'cuda' && !config.create ? cudaProviderMissing() : null;
     if (provider === 'webgpu' && (config.probeWebGpu || !config.create)) {
@@ -159,25 +157,34 @@ export async function createSessions(
       attempts.push({ provider, ok: false, error: missing, ms: performance.now() - t0 });
       continue;
     }
-    const made: Partial<SessionSet> = {};
-    let role: GraphRole = GRAPH_ROLES[0]!;
-    try {
-      for (role of GRAPH_ROLES) {
-        const outputs = role === 'decoder_model_merged' ? (config.kvOutputNames ?? null) : null;
-        made[role] = await create(graphs[role], sessionOptions(provider, role, outputs, threads));
+    // dtype auto picks fp16 on WebGPU, but not every adapter has shader-f16 (SwiftShader has not: "Program
+    // Transpose requires f16 but the device does not support it"); then the same provider runs the fp32 graphs.
+    const resolved = resolveDtype(dtypeChoice, provider, Boolean(config.fp16Paths));
+    const dtypes: GraphDtype[] = resolved === 'fp16' && dtypeChoice === 'auto' ? ['fp16', 'fp32'] : [resolved];
+    for (const dtype of dtypes) {
+      const graphs = dtype === 'fp16' ? config.fp16Paths! : paths;
+      const t1 = performance.now();
+      const made: Partial<SessionSet> = {};
+      let role: GraphRole = GRAPH_ROLES[0]!;
+      try {
+        for (role of GRAPH_ROLES) {
+          const outputs = role === 'decoder_model_merged' ? (config.kvOutputNames ?? null) : null;
+          made[role] = await create(graphs[role], sessionOptions(provider, role, outputs, threads));
+        }
+        attempts.push({ provider, ok: true, ms: performance.now() - t1 });
+        return {
+          sessions: made as SessionSet,
+          provider: { requested: choice, used: provider, attempts, dtype },
+          dtype,
+        };
+      } catch (e) {
+        const why = describeError(e);
+        attempts.push({ provider, ok: false, error: dtypes.length > 1 ? `${dtype} graphs: ${why}` : why, ms: performance.now() - t1 });
+        await Promise.all(Object.values(made).map((s) => s.release().catch(() => undefined)));
+        // A damaged file is named as such, not passed off as a provider problem (issue 14).
+        const fault = graphFault(role, graphs[role], provider, e);
+        if (fault) throw fault;
       }
-      attempts.push({ provider, ok: true, ms: performance.now() - t0 });
-      return {
-        sessions: made as SessionSet,
-        provider: { requested: choice, used: provider, attempts, dtype },
-        dtype,
-      };
-    } catch (e) {
-      attempts.push({ provider, ok: false, error: describeError(e), ms: performance.now() - t0 });
-      await Promise.all(Object.values(made).map((s) => s.release().catch(() => undefined)));
-      // A damaged file is named as such, not passed off as a provider problem (issue 14).
-      const fault = graphFault(role, graphs[role], provider, e);
-      if (fault) throw fault;
     }
   }
   const why = attempts.map((a) => `${a.provider}: ${a.error}`).join('; ');

@@ -170,3 +170,43 @@ describe('core/model/sessions: the WebGPU adapter probe and the fallback note', 
     assert.equal(fallbackNote({ requested: 'auto', used: 'cuda', attempts: [{ provider: 'cuda', ok: true, ms: 1 }] }), null);
   });
 });
+
+describe('core/model/sessions: dtype', () => {
+  const FP16 = { vision_encoder: 'v_fp16.onnx', embed_tokens: 'e_fp16.onnx', decoder_model_merged: 'd_fp16.onnx' };
+  const ok = async () => ({ ok: true, ms: 1 });
+
+  it('auto runs the fp16 graphs on WebGPU and the fp32 graphs on the CPU', async () => {
+    const log: { path: string; options: ort.InferenceSession.SessionOptions }[] = [];
+    const gpu = await createSessions(PATHS, 'webgpu', { create: fakeCreate({}, log), probeWebGpu: ok, dtype: 'auto', fp16Paths: FP16 });
+    assert.equal(gpu.dtype, 'fp16');
+    assert.equal(gpu.provider.dtype, 'fp16');
+    assert.deepEqual(log.map((l) => l.path), ['v_fp16.onnx', 'e_fp16.onnx', 'd_fp16.onnx']);
+    const cpu = await createSessions(PATHS, 'cpu', { create: fakeCreate({}, []), dtype: 'auto', fp16Paths: FP16 });
+    assert.equal(cpu.dtype, 'fp32');
+  });
+
+  it('auto falls back to fp32 on the same provider where the adapter has no shader-f16, and says why', async () => {
+    const log: string[] = [];
+    const create = async (path: string) => {
+      log.push(path);
+      if (path.includes('_fp16')) throw new Error('shader_helper.cc:416 GenerateSourceCode Program Transpose requires f16 but the device does not support it.');
+      return { release: async () => undefined } as unknown as ort.InferenceSession;
+    };
+    const r = await createSessions(PATHS, 'webgpu', { create, probeWebGpu: ok, dtype: 'auto', fp16Paths: FP16 });
+    assert.equal(r.provider.used, 'webgpu');
+    assert.equal(r.dtype, 'fp32');
+    assert.deepEqual(r.provider.attempts.map((a) => [a.provider, a.ok]), [['webgpu', false], ['webgpu', true]]);
+    assert.match(r.provider.attempts[0]!.error!, /^fp16 graphs: .*requires f16 but the device does not support it/);
+    assert.deepEqual(log, ['v_fp16.onnx', 'v.onnx', 'e.onnx', 'd.onnx']);
+  });
+
+  it('an explicit fp16 that the provider cannot run is an error, not a silent fp32', async () => {
+    const create = async () => {
+      throw new Error('Program Transpose requires f16 but the device does not support it.');
+    };
+    await assert.rejects(
+      createSessions(PATHS, 'webgpu', { create, probeWebGpu: ok, dtype: 'fp16', fp16Paths: FP16 }),
+      /ProviderUnavailable: no execution provider could load the model \(webgpu: Program Transpose requires f16/,
+    );
+  });
+});
