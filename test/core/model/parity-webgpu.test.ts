@@ -14,11 +14,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { probeWebGpu } from '../../../src/core/model/webgpu-probe';
 import type { ProviderReport } from '../../../src/shared/modelhost-protocol';
-import { DEMO_PACKAGE, REPO } from './package-fixture';
+import { REPO } from './package-fixture';
 import { assertGreedy, maxAbsDiff, refs, type GreedyRun } from './parity-references';
-import { softwareVulkanEnv } from './software-vulkan';
+import { webGpuEnv } from './software-vulkan';
 
 /** Stated tolerances on WebGPU (fp32): measured worst on SwiftShader is printed by the suite. */
 export const WEBGPU_TOLERANCE = { logits: 1e-3, gates: 1e-4, features: 1e-4 };
@@ -54,14 +53,6 @@ export function runParityChild(env: NodeJS.ProcessEnv, choice: string, subset: {
       resolve({ result: JSON.parse(stdout.trim().split('\n').at(-1)!) as ChildResult, stderr, ms: performance.now() - t0 });
     });
   });
-}
-
-/** The software-Vulkan environment if Dawn finds an adapter in it; otherwise why not. */
-export async function webGpuEnv(): Promise<{ env: NodeJS.ProcessEnv } | { why: string }> {
-  const env = softwareVulkanEnv();
-  if (!env) return { why: "Chromium's SwiftShader ICD (vk_swiftshader_icd.json) not found; install Debian's chromium or set CTLENS_VK_ICD" };
-  const probe = await probeWebGpu(join(DEMO_PACKAGE, 'onnx', 'embed_tokens.onnx'), { env });
-  return probe.ok ? { env } : { why: `no WebGPU adapter with ${env.VK_ICD_FILENAMES}: ${probe.reason}` };
 }
 
 describe('core/model parity with PyTorch on WebGPU (software Vulkan)', function () {

@@ -7,6 +7,8 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { probeWebGpu } from '../../../src/core/model/webgpu-probe';
+import { DEMO_PACKAGE } from './package-fixture';
 
 const ICD_CANDIDATES = ['/usr/lib/chromium/vk_swiftshader_icd.json', '/usr/lib64/chromium/vk_swiftshader_icd.json'];
 
@@ -36,3 +38,12 @@ export function noAdapterEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.Proc
   const missing = join(tmpdir(), 'ctlens-no-such-icd.json');
   return { ...base, VK_ICD_FILENAMES: missing, VK_DRIVER_FILES: missing, VK_ADD_DRIVER_FILES: '' };
 }
+
+/** The software-Vulkan environment if Dawn finds an adapter in it; otherwise why not. */
+export async function webGpuEnv(): Promise<{ env: NodeJS.ProcessEnv } | { why: string }> {
+  const env = softwareVulkanEnv();
+  if (!env) return { why: "Chromium's SwiftShader ICD (vk_swiftshader_icd.json) not found; install Debian's chromium or set CTLENS_VK_ICD" };
+  const probe = await probeWebGpu(join(DEMO_PACKAGE, 'onnx', 'embed_tokens.onnx'), { env });
+  return probe.ok ? { env } : { why: `no WebGPU adapter with ${env.VK_ICD_FILENAMES}: ${probe.reason}` };
+}
+
