@@ -63,10 +63,13 @@ describe('modelhost: switching provider while running', function () {
     }
     if (legs[0]!.rss !== null) {
       console.log(`      host RSS over 5 loads (1, 2, 1, 2, 1 threads): ${legs.map((l) => l.rss!.toFixed(0)).join(' → ')} MB`);
-      // The first reload still grows the heap once (V8 and onnxruntime's lazily made thread pools, allocator
-      // caches); from then on a reload must not add memory: the released sessions' memory is reused.
-      const [, , third, , fifth] = legs.map((l) => l.rss!);
-      assert.ok(Math.abs(fifth! - third!) <= 0.1 * third!, `RSS ${third} → ${fifth} MB`);
+      // The first reloads still grow the heap (V8, onnxruntime's lazily made thread pools, allocator caches) and
+      // garbage collection makes single readings swing by ~10 % (measured 193 → 207 → 231 → 208 → 224 MB); a leak
+      // of one session set would add its weights and arena (≥ 30 MB) per load. So: the last two loads may not rise
+      // more than 10 % above the peak of the first three.
+      const rss = legs.map((l) => l.rss!);
+      const peak = Math.max(...rss.slice(0, 3));
+      assert.ok(Math.max(rss[3]!, rss[4]!) <= 1.1 * peak, `RSS ${rss.join(' → ')} MB`);
     }
   });
 
