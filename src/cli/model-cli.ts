@@ -9,7 +9,7 @@ import { ModelError } from '../core/model/errors';
 import { preprocessVolume, type PreprocessedInput, type PreprocessSpec } from '../core/model/preprocess';
 import { EvalError } from '../core/eval';
 import { MODEL_DTYPES, type ModelDtype } from '../core/model/dtype';
-import { fallbackNote } from '../core/model/sessions';
+import { fallbackNote } from '../core/model/provider-note';
 import type { ExecutionProviderChoice, GenerationOptions, ProviderReport } from '../shared/modelhost-protocol';
 import { EXIT_INTERNAL, EXIT_USER_ERROR, readInputFile, UsageError, type CliIo } from './io';
 

@@ -7,7 +7,7 @@
 import { resolve } from 'node:path';
 import { CtLensModel } from '../core/model/model';
 import { ModelError } from '../core/model/errors';
-import { fallbackNote } from '../core/model/sessions';
+import { fallbackNote } from '../core/model/provider-note';
 import type { HostBackend } from './host';
 
 /** `log`: where the one line saying why `auto` fell back goes (the host's stderr: the client's output channel). */

@@ -19,6 +19,8 @@ import { resolveDtype, type GraphDtype, type ModelDtype } from './dtype';
 import { describeError, ModelError } from './errors';
 import { probeWebGpu, type WebGpuProbe } from './webgpu-probe';
 
+export { fallbackNote } from './provider-note';
+
 export type GraphRole = 'vision_encoder' | 'embed_tokens' | 'decoder_model_merged';
 export const GRAPH_ROLES: readonly GraphRole[] = ['vision_encoder', 'embed_tokens', 'decoder_model_merged'];
 
@@ -189,18 +191,6 @@ export async function createSessions(
   }
   const why = attempts.map((a) => `${a.provider}: ${a.error}`).join('; ');
   throw new ModelError('ProviderUnavailable', `no execution provider could load the model (${why})`);
-}
-
-/**
- * The one line that says why `auto` did not get the first provider it tried ("running on cpu: cuda: …; webgpu: no
- * WebGPU adapter …"), or null when it did or the provider was chosen explicitly. The CLI writes it to stderr and
- * the extension to its output channel, once per load.
- */
-export function fallbackNote(report: ProviderReport): string | null {
-  if (report.requested !== 'auto') return null;
-  const failed = report.attempts.filter((a) => !a.ok);
-  if (failed.length === 0) return null;
-  return `running on ${report.used}: ${failed.map((a) => `${a.provider}: ${a.error}`).join('; ')}`;
 }
 
 export async function releaseSessions(sessions: SessionSet): Promise<void> {
