@@ -51,25 +51,25 @@ describe('modelhost: switching provider while running', function () {
   let c: ModelHostClient | undefined;
   afterEach(async () => c?.dispose());
 
-  it('cpu reloads with other options free the previous sessions: same report, one host, RSS flat', async () => {
+  it('cpu reloads with other options free the previous sessions: same report, one host, RSS does not grow', async () => {
     const logs: string[] = [];
     c = client(process.env, logs);
     const legs = [];
-    for (const threads of [1, 2, 1, 2, 1]) legs.push(await leg(c, 'cpu', threads));
+    for (const threads of [1, 2, 1, 2, 1, 2, 1, 2, 1]) legs.push(await leg(c, 'cpu', threads));
     for (const l of legs.slice(1)) {
       assert.equal(l.load.reused, false);
       assert.deepEqual(l.tokenIds, legs[0]!.tokenIds);
       assert.equal(l.pid, legs[0]!.pid, 'a CPU switch keeps the host');
     }
     if (legs[0]!.rss !== null) {
-      console.log(`      host RSS over 5 loads (1, 2, 1, 2, 1 threads): ${legs.map((l) => l.rss!.toFixed(0)).join(' → ')} MB`);
+      console.log(`      host RSS over ${legs.length} loads (1 and 2 threads in turn): ${legs.map((l) => l.rss!.toFixed(0)).join(' → ')} MB`);
       // The first reloads still grow the heap (V8, onnxruntime's lazily made thread pools, allocator caches) and
-      // garbage collection makes single readings swing by ~10 % (measured 193 → 207 → 231 → 208 → 224 MB); a leak
-      // of one session set would add its weights and arena (≥ 30 MB) per load. So: the last two loads may not rise
-      // more than 10 % above the peak of the first three.
+      // garbage collection makes single readings swing by 10-15 % (measured 190 → 202 → 220 → 221 → 235 MB).
+      // A session set that was not freed holds ~23 MB (in-process: 200 MB loaded, 177 MB released), so six
+      // leaked loads would add ~140 MB. The last three loads may not rise more than 15 % above the first three.
       const rss = legs.map((l) => l.rss!);
       const peak = Math.max(...rss.slice(0, 3));
-      assert.ok(Math.max(rss[3]!, rss[4]!) <= 1.1 * peak, `RSS ${rss.join(' → ')} MB`);
+      assert.ok(Math.max(...rss.slice(-3)) <= 1.15 * peak, `RSS ${rss.join(' → ')} MB`);
     }
   });
 
