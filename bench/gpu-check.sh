@@ -4,21 +4,21 @@
 #   its provider was installed), each with the fp32 and the fp16 graphs; and the greedy parity with the PyTorch
 #   references on WebGPU (fp32: logits ≤ 1e-3; fp16: ≤ 1e-2, same tokens and text).
 #
-#   here, once:   bash bench/gpu-check.sh --prepare   → .gpu-check/ (git-ignored, 0.8 MB): the CLI and the parity
+#   here, once:   bash bench/gpu-check.sh --prepare   → .cache/gpu-check/ (git-ignored, 0.8 MB): the CLI and the parity
 #                 check bundled (cli.js, gpu-parity.js); with PREP_FP16=1 also the fp16 graphs (+11 MB). Without
 #                 them the script makes them where it runs with model/fp16.py (the H200's python3 has onnx), which
 #                 keeps the carried tree small (the device takes 64 MiB in all; tracked files are ~40 MB, .gpu ~37).
 #   device:       source .gpu/on-device.sh && bash bench/gpu-check.sh
-#                 carry: [".gpu", ".gl", ".gpu-check"]  (the device has Node via on-device.sh, no npm, no internet)
+#                 carry: [".gpu", ".gl", ".cache/gpu-check"]  (the device has Node via on-device.sh, no npm, no internet)
 #   no GPU:       CTLENS_SOFTWARE_VULKAN=1 bash bench/gpu-check.sh   (Chromium's SwiftShader; software-GPU figures)
 #
-# Writes a summary table and every JSON line to ${OUT:-gpu-check}/. RUNS (default 5) measured runs per bench
+# Writes a summary table and every JSON line to ${OUT:-bench/results/gpu-check}/. RUNS (default 5) measured runs per bench
 # after a warm-up; TOKENS (default 128) decode steps; set FP16=0 or CUDA=0 to leave those out.
 set -u
 cd "$(dirname "$0")/.."
 NODE=${NODE:-node}
 PKG=media/models/ctlens-tghmoe-demo
-PREP=.gpu-check
+PREP=.cache/gpu-check   # .cache/ is git-ignored
 if [ "${1:-}" = "--prepare" ]; then
   set -e
   rm -rf "$PREP" && mkdir -p "$PREP/fp16"
@@ -30,8 +30,6 @@ if [ "${1:-}" = "--prepare" ]; then
     "${CTLENS_PYTHON:-/usr/bin/python3}" -m model.fp16 "$PKG" --out "$tmp/pkg"
     mv "$tmp"/pkg/onnx/*_fp16.onnx "$PREP/fp16/" && rm -rf "$tmp"
   fi
-  exclude=$(git rev-parse --git-path info/exclude)
-  grep -qx "/$PREP/" "$exclude" 2>/dev/null || echo "/$PREP/" >> "$exclude"
   du -sh "$PREP"
   exit 0
 fi
@@ -44,7 +42,7 @@ else
   py=""; for c in ${CTLENS_PYTHON:-} /usr/bin/python3 python3; do "$c" -c 'import onnx' 2>/dev/null && { py=$c; break; }; done
   [ -n "$py" ] && "$py" -m model.fp16 "$PKG" --out "$FP16_PKG" >/dev/null || { echo "no python3 with onnx for model/fp16.py: no fp16 rows"; FP16=0; }
 fi
-out="${OUT:-gpu-check}"
+out="${OUT:-bench/results/gpu-check}"   # bench/results/ is git-ignored
 mkdir -p "$out"
 RUNS=${RUNS:-5} TOKENS=${TOKENS:-128}
 export CTLENS_REPO=$PWD
