@@ -8,7 +8,9 @@ import { nodeInflate } from '../core/nifti/inflate-node';
 import { ModelError } from '../core/model/errors';
 import { preprocessVolume, type PreprocessedInput, type PreprocessSpec } from '../core/model/preprocess';
 import { EvalError } from '../core/eval';
-import type { ExecutionProviderChoice, GenerationOptions } from '../shared/modelhost-protocol';
+import { MODEL_DTYPES, type ModelDtype } from '../core/model/dtype';
+import { fallbackNote } from '../core/model/provider-note';
+import type { ExecutionProviderChoice, GenerationOptions, ProviderReport } from '../shared/modelhost-protocol';
 import { EXIT_INTERNAL, EXIT_USER_ERROR, readInputFile, UsageError, type CliIo } from './io';
 
 export const DEFAULT_MODEL_NAME = 'ctlens-tghmoe-demo';
@@ -33,6 +35,8 @@ export interface ModelOptions {
   json: boolean;
   model: string;
   ep: ExecutionProviderChoice;
+  /** The graphs' weights: fp32 (default), fp16, or auto (fp16 on WebGPU where the package has them). */
+  dtype: ModelDtype;
   threads?: number;
   generation: GenerationOptions;
   /** Command-specific flags with a value (e.g. --shard, --out), by name without dashes. */
@@ -51,6 +55,7 @@ export function parseModelOptions(args: string[], io: CliIo, valueOptions: strin
     json: false,
     model: defaultModelDir(),
     ep: 'auto',
+    dtype: 'fp32',
     generation: {},
     values: {},
     flags: new Set(),
@@ -78,6 +83,12 @@ export function parseModelOptions(args: string[], io: CliIo, valueOptions: strin
         const v = value();
         if (!PROVIDERS.includes(v as ExecutionProviderChoice)) throw new UsageError(`--ep must be one of ${PROVIDERS.join(' | ')}, got '${v}'`);
         out.ep = v as ExecutionProviderChoice;
+        break;
+      }
+      case '--dtype': {
+        const v = value();
+        if (!MODEL_DTYPES.includes(v as ModelDtype)) throw new UsageError(`--dtype must be one of ${MODEL_DTYPES.join(' | ')}, got '${v}'`);
+        out.dtype = v as ModelDtype;
         break;
       }
       case '--threads':
@@ -130,6 +141,7 @@ export function integerOption(name: string, text: string, min: number): number {
 export const MODEL_OPTIONS_HELP = [
   '  --model DIR            model package (default: the bundled ctlens-tghmoe-demo)',
   '  --ep auto|cuda|webgpu|dml|coreml|cpu   execution provider (default auto: GPU if one works, else CPU)',
+  '  --dtype fp32|fp16|auto weights (default fp32; auto: fp16 on WebGPU where the package has onnx/*_fp16.onnx)',
   '  --threads N            CPU threads for onnxruntime (default: all cores)',
   '  --max-tokens N         most new tokens (default: the package generation_config)',
   '  --sample, --temperature T, --top-p P, --seed S, --repetition-penalty R   sampling (default: greedy)',
@@ -174,4 +186,10 @@ export function interruptSignal(): { signal: AbortSignal; dispose: () => void } 
   const onSigint = () => controller.abort(new Error('interrupted (Ctrl-C)'));
   process.once('SIGINT', onSigint);
   return { signal: controller.signal, dispose: () => process.off('SIGINT', onSigint) };
+}
+
+/** The one stderr line saying why `auto` fell back (stdout stays the report or the JSON object). */
+export function noteFallback(io: CliIo, command: string, report: ProviderReport): void {
+  const note = fallbackNote(report);
+  if (note) io.stderr(`ctlens ${command}: ${note}\n`);
 }

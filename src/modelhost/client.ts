@@ -7,6 +7,10 @@
 // - A crash (the process exits or is killed while busy) rejects the running request with HostCrashed, starts a
 //   fresh host and loads the last loaded model into it again before the next request. Repeated crashes within a
 //   short window stop the restarts, with an error saying so.
+// - A provider switch away from a GPU provider (the setting changed while running: webgpu → cpu) starts a fresh
+//   host for the new load: onnxruntime keeps its WebGPU (Dawn) device — and CUDA its context — for the life of
+//   the process after the sessions are released. Measured (test/modelhost/provider-switch.test.ts, SwiftShader):
+//   RSS cpu 190 MB → webgpu 654 MB → cpu 280 MB in one process; a fresh host is back at the first figure.
 // - Cancellation: an AbortSignal per request; a queued request is dropped at once, a running one is cancelled in
 //   the host (generation stops within one decoding step) and rejects with Aborted. A host that has not answered
 //   `cancelGraceMs` after the cancel is stuck outside the decoding loop (a native call, a pathological regex) and
@@ -25,6 +29,7 @@
 
 import { fork, type ChildProcess } from 'node:child_process';
 import type {
+  ExecutionProviderName,
   GenerateEvent,
   GenerateParams,
   GenerateResult,
@@ -85,6 +90,10 @@ export class ModelHostClient {
   private replaying: Pending | null = null;
   private nextId = 1;
   private lastLoad: LoadParams | null = null;
+  /** The provider the host last loaded sessions on (from its reply) and the choice that got it; kept across an
+   * unload, since the device outlives the sessions. */
+  private hostProvider: ExecutionProviderName | null = null;
+  private hostChoice: LoadParams['executionProvider'] | null = null;
   private crashTimes: number[] = [];
   /** The host killed because it did not stop after a cancel (its exit is not a crash). */
   private killedForCancel: ChildProcess | null = null;
@@ -97,6 +106,8 @@ export class ModelHostClient {
   async load(params: LoadParams, options: RequestOptions = {}): Promise<LoadResult> {
     const result = await this.request('load', params, options);
     this.lastLoad = params;
+    this.hostProvider = result.provider.used;
+    this.hostChoice = params.executionProvider;
     return result;
   }
 
@@ -193,6 +204,12 @@ export class ModelHostClient {
     if (!next) return;
     this.running = next;
     try {
+      if (next.method === 'load' && this.leavesGpuProvider(next.params as LoadParams)) {
+        this.options.log?.(
+          `switching from ${this.hostProvider} to ${(next.params as LoadParams).executionProvider}: starting a fresh model host (onnxruntime frees a GPU device only with its process)`,
+        );
+        await this.stopHost();
+      }
       await this.ensureHost();
       if (this.running !== next) return; // settled meanwhile (the host died while starting, disposed)
       if (next.options.signal?.aborted) throw new ModelError('Aborted', 'cancelled before it was sent');
@@ -206,6 +223,28 @@ export class ModelHostClient {
         void this.pump();
       }
     }
+  }
+
+  /** A load that asks for another provider while the host's sessions run on a GPU provider. */
+  private leavesGpuProvider(params: LoadParams): boolean {
+    if (!this.child || this.hostProvider === null || this.hostProvider === 'cpu') return false;
+    return params.executionProvider !== this.hostChoice;
+  }
+
+  /** Ends the host on purpose (not a crash: onExit ignores a child that is no longer ours); nothing is replayed. */
+  private async stopHost(): Promise<void> {
+    const child = this.child;
+    this.child = null;
+    this.ready = null;
+    this.lastLoad = null;
+    this.hostProvider = null;
+    this.hostChoice = null;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.disconnect?.();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
   }
 
   private post(message: ParentToHost): void {

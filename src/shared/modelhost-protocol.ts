@@ -8,6 +8,7 @@
 
 // The wire depends on the model, never the reverse (issue 10): what a load or a run takes and returns is domain data
 // defined in src/core/model and re-exported here; this file adds only the envelope — methods, ids, errors as values.
+import type { ModelDtype } from '../core/model/dtype';
 
 import type { ModelErrorCodeName } from '../core/model/errors';
 import type { PreprocessSpec } from '../core/model/preprocess';
@@ -32,6 +33,8 @@ export interface LoadParams {
   executionProvider: ExecutionProviderChoice;
   /** Intra-op threads; default: the machine's cores. */
   threads?: number;
+  /** fp32 | fp16 | auto (fp16 on WebGPU where the package has onnx/*_fp16.onnx); default fp32. */
+  dtype?: ModelDtype;
 }
 
 export interface LoadResult {

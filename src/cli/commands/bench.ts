@@ -33,6 +33,8 @@ const median = (xs: number[]) => {
 export interface BenchFigures {
   model: string;
   provider: string;
+  /** The graphs' weights (fp32, or fp16 with --dtype). */
+  dtype: string;
   attempts: { provider: string; ok: boolean; error?: string }[];
   threads: number;
   runs: number;
@@ -43,6 +45,7 @@ export interface BenchFigures {
   visionMs: number;
   prefillMs: number;
   decodeTokensPerSecond: number;
+  decodeMsPerToken: number;
   /** Vision encoder + prefill + decode (the model's share of the report). */
   generateMs: number;
   /** File decode + preprocessing + generation. */
@@ -64,8 +67,8 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     if (!file) throw new UsageError('no --file given and the bundled sample CT was not found');
     const tokens = opts.generation.maxNewTokens ?? 128;
     const pkg = await readModelPackage(opts.model);
-    const model = await CtLensModel.load(opts.model, { executionProvider: opts.ep, threads: opts.threads });
-    const samples: Omit<BenchFigures, 'model' | 'provider' | 'attempts' | 'threads' | 'runs' | 'loadMs' | 'peakRssMb'>[] = [];
+    const model = await CtLensModel.load(opts.model, { executionProvider: opts.ep, threads: opts.threads, dtype: opts.dtype });
+    const samples: Omit<BenchFigures, 'model' | 'provider' | 'dtype' | 'attempts' | 'threads' | 'runs' | 'loadMs' | 'peakRssMb'>[] = [];
     try {
       // One warm-up run (first-run allocations, lazy kernels), then the measured runs.
       for (let r = 0; r <= runs; r++) {
@@ -87,6 +90,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
           visionMs: res.timings.visionMs,
           prefillMs: res.timings.prefillMs,
           decodeTokensPerSecond: res.timings.tokensPerSecond,
+          decodeMsPerToken: res.timings.tokensPerSecond > 0 ? 1000 / res.timings.tokensPerSecond : 0,
           generateMs: res.timings.totalMs,
           reportMs,
         });
@@ -98,6 +102,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     const figures: BenchFigures = {
       model: pkg.name,
       provider: model.provider.used,
+      dtype: model.provider.dtype ?? 'fp32',
       attempts: model.provider.attempts.map(({ provider, ok, error }) => ({ provider, ok, ...(error ? { error } : {}) })),
       threads: opts.threads ?? availableParallelism(),
       runs,
@@ -108,6 +113,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       visionMs: pick('visionMs'),
       prefillMs: pick('prefillMs'),
       decodeTokensPerSecond: pick('decodeTokensPerSecond'),
+      decodeMsPerToken: pick('decodeMsPerToken'),
       generateMs: pick('generateMs'),
       reportMs: pick('reportMs'),
       peakRssMb: process.resourceUsage().maxRSS / 1024,
@@ -119,7 +125,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
       const row = (label: string, value: string) => `  ${label.padEnd(34)} ${value}`;
       io.stdout(
         [
-          `${figures.model} on ${figures.provider} (${figures.threads} threads), ${figures.runs} runs, median:`,
+          `${figures.model} on ${figures.provider}, ${figures.dtype} (${figures.threads} threads), ${figures.runs} runs, median:`,
           ...(failed.length ? ['  providers that could not be used:', ...failed] : []),
           row('model load', `${f(figures.loadMs)} ms`),
           row('NIfTI decode', `${f(figures.fileDecodeMs)} ms`),

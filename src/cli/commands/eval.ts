@@ -115,7 +115,7 @@ export async function run(args: string[], io: CliIo): Promise<number> {
     const out = opts.values.out ? path.resolve(io.cwd, opts.values.out) : null;
     if (out) await writeFile(out, '');
 
-    const model = await CtLensModel.load(opts.model, { executionProvider: opts.ep, threads: opts.threads });
+    const model = await CtLensModel.load(opts.model, { executionProvider: opts.ep, threads: opts.threads, dtype: opts.dtype });
     const results: ResultLine[] = [];
     const t0 = performance.now();
     try {

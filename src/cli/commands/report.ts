@@ -13,6 +13,7 @@ import {
   failUserError,
   interruptSignal,
   MODEL_OPTIONS_HELP,
+  noteFallback,
   parseModelOptions,
   readModelInput,
 } from '../model-cli';
@@ -46,7 +47,8 @@ export async function runGeneration(task: Task, args: string[], io: CliIo): Prom
     // Read the package's preprocessing spec first (cheap), so a bad file fails before the model loads.
     const pkg = await readModelPackage(opts.model);
     const { input, decodeMs, preprocessMs } = await readModelInput(file, pkg.spec.preprocess, signal);
-    const model = await CtLensModel.load(opts.model, { executionProvider: opts.ep, threads: opts.threads });
+    const model = await CtLensModel.load(opts.model, { executionProvider: opts.ep, threads: opts.threads, dtype: opts.dtype });
+    noteFallback(io, command, model.provider);
     let result: GenerateResult;
     try {
       result = await model.generate(

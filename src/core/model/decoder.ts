@@ -45,6 +45,8 @@ export class OnnxCausalLm implements CausalLm {
   readonly hiddenSize: number;
   readonly vocabSize: number;
   private table: Float32Array | null = null;
+  /** Where the last step's present.* tensors live ('gpu-buffer' on WebGPU, 'cpu' otherwise); null before a step. */
+  kvLocation: ort.Tensor.DataLocation | null = null;
   private readonly pastNames: string[] = [];
   private readonly presentNames: string[] = [];
 
@@ -146,6 +148,7 @@ export class OnnxCausalLm implements CausalLm {
       const present = out[this.presentNames[n]!];
       if (!present) throw new ModelError('TensorMismatch', `decoder_model_merged returned no ${this.presentNames[n]}`);
       c.past[this.pastNames[n]!] = present;
+      this.kvLocation = present.location;
     }
     for (const t of Object.values(old)) if (t.location !== 'cpu') t.dispose();
     c.length = total;

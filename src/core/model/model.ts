@@ -4,6 +4,7 @@
 // the model host by the extension. Load once, generate many times: sessions are reused across requests.
 
 import * as ort from 'onnxruntime-node';
+import type { ModelDtype } from './dtype';
 import { firstNonFinite, nonFiniteError, OnnxCausalLm } from './decoder';
 import { describeError, ModelError, throwIfAborted } from './errors';
 import { generate, type GenerateConfig } from './generate';
@@ -21,6 +22,8 @@ import { PackageTokenizer } from './tokenizer';
 export interface LoadOptions {
   executionProvider?: ExecutionProviderChoice;
   threads?: number;
+  /** fp32 | fp16 | auto (dtype.ts); default fp32. */
+  dtype?: ModelDtype;
 }
 
 export interface RunHooks {
@@ -51,6 +54,8 @@ export class CtLensModel {
     const { sessions, provider } = await createSessions(pkg.graphs, options.executionProvider ?? 'auto', {
       threads: options.threads,
       kvOutputNames,
+      dtype: options.dtype,
+      fp16Paths: pkg.graphsFp16,
     });
     try {
       checkGraphs(pkg, sessions);
@@ -67,6 +72,11 @@ export class CtLensModel {
       await releaseSessions(sessions);
       throw e;
     }
+  }
+
+  /** Where the KV cache was kept in the last run ('gpu-buffer': on the WebGPU device between steps). */
+  get kvCacheLocation(): string | null {
+    return this.lm.kvLocation;
   }
 
   get info(): ModelInfo {

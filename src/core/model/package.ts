@@ -6,6 +6,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { ModelError } from './errors';
+import { fp16GraphPath } from './dtype';
 import { checkGraphSignatures } from './graphs';
 import type { PreprocessSpec } from './preprocess';
 import type { GraphRole } from './sessions';
@@ -79,6 +80,8 @@ export interface ModelPackage {
   tokenizerJson: object;
   tokenizerConfig: Record<string, unknown>;
   graphs: Record<GraphRole, string>;
+  /** The fp16 variant (onnx/<role>_fp16.onnx, see dtype.ts) when the package has all three files, else null. */
+  graphsFp16: Record<GraphRole, string> | null;
   /** config.json as written (for display). */
   config: Record<string, unknown>;
 }
@@ -462,8 +465,12 @@ export async function readModelPackage(dir: string, options: ReadPackageOptions 
       embed_tokens: join(root, 'onnx/embed_tokens.onnx'),
       decoder_model_merged: join(root, 'onnx/decoder_model_merged.onnx'),
     },
+    graphsFp16: null,
     config,
   };
+  const fp16 = Object.fromEntries(Object.entries(pkg.graphs).map(([role, p]) => [role, fp16GraphPath(p)])) as Record<GraphRole, string>;
+  const present = await Promise.all(Object.values(fp16).map((p) => stat(p).then((s) => s.isFile(), () => false)));
+  if (present.every(Boolean)) pkg.graphsFp16 = fp16;
   if (options.checkGraphs ?? true) await checkGraphSignatures(pkg, PACKAGE_LIMITS.graphBytes);
   return pkg;
 }

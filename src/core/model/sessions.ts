@@ -9,7 +9,11 @@ import * as ort from 'onnxruntime-node';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { resolveDtype, type GraphDtype, type ModelDtype } from './dtype';
 import { describeError, ModelError } from './errors';
+import { probeWebGpu, type WebGpuProbe } from './webgpu-probe';
+
+export { fallbackNote } from './provider-note';
 
 /** `auto` tries the platform's GPU providers in order, then the CPU. */
 export type ExecutionProviderChoice = 'auto' | 'cuda' | 'webgpu' | 'dml' | 'coreml' | 'cpu';
@@ -29,6 +33,8 @@ export interface ProviderReport {
   /** The provider the sessions run on. */
   used: ExecutionProviderName;
   attempts: ProviderAttempt[];
+  /** The weights the sessions run with (src/core/model/dtype.ts); absent from hosts older than issue 15. */
+  dtype?: GraphDtype;
 }
 
 export type GraphRole = 'vision_encoder' | 'embed_tokens' | 'decoder_model_merged';
@@ -39,6 +45,7 @@ export type SessionSet = Record<GraphRole, ort.InferenceSession>;
 export interface CreatedSessions {
   sessions: SessionSet;
   provider: ProviderReport;
+  dtype: GraphDtype;
 }
 
 export interface SessionConfig {
@@ -48,6 +55,16 @@ export interface SessionConfig {
   kvOutputNames?: readonly string[];
   /** Injected in tests; default: onnxruntime-node's InferenceSession.create. */
   create?: (path: string, options: ort.InferenceSession.SessionOptions) => Promise<ort.InferenceSession>;
+  /**
+   * Asks, before WebGPU sessions are made in this process, whether an adapter exists (webgpu-probe.ts: in a child,
+   * so that Dawn's warnings stay off our stderr). Default: probeWebGpu on the smallest graph; skipped when
+   * `create` is injected, unless a probe is injected too.
+   */
+  probeWebGpu?: (graph: string) => Promise<WebGpuProbe>;
+  /** fp32 | fp16 | auto (dtype.ts); default fp32. */
+  dtype?: ModelDtype;
+  /** The package's fp16 graphs, when it has them. */
+  fp16Paths?: Record<GraphRole, string> | null;
 }
 
 const GPU_ORDER: Record<string, ExecutionProviderName[]> = {
@@ -143,31 +160,49 @@ export async function createSessions(
   const threads = config.threads ?? availableParallelism();
   const create = config.create ?? ((p, o) => ort.InferenceSession.create(p, o));
   const attempts: ProviderAttempt[] = [];
+  const dtypeChoice = config.dtype ?? 'fp32';
+  if (dtypeChoice === 'fp16' && !config.fp16Paths) {
+    throw new ModelError('MissingFile', 'dtype fp16 was asked for, but the package has no onnx/*_fp16.onnx graphs (make them with model/fp16.py)');
+  }
   for (const provider of providerOrder(choice)) {
     const t0 = performance.now();
-    const missing = provider === 'cuda' && !config.create ? cudaProviderMissing() : null;
+    let missing = provider === 'cuda' && !config.create ? cudaProviderMissing() : null;
+    if (provider === 'webgpu' && (config.probeWebGpu || !config.create)) {
+      const probe = await (config.probeWebGpu ?? probeWebGpu)(paths.embed_tokens);
+      if (!probe.ok) missing = probe.reason ?? 'no WebGPU adapter';
+    }
     if (missing) {
       attempts.push({ provider, ok: false, error: missing, ms: performance.now() - t0 });
       continue;
     }
-    const made: Partial<SessionSet> = {};
-    let role: GraphRole = GRAPH_ROLES[0]!;
-    try {
-      for (role of GRAPH_ROLES) {
-        const outputs = role === 'decoder_model_merged' ? (config.kvOutputNames ?? null) : null;
-        made[role] = await create(paths[role], sessionOptions(provider, role, outputs, threads));
+    // dtype auto picks fp16 on WebGPU, but not every adapter has shader-f16 (SwiftShader has not: "Program
+    // Transpose requires f16 but the device does not support it"); then the same provider runs the fp32 graphs.
+    const resolved = resolveDtype(dtypeChoice, provider, Boolean(config.fp16Paths));
+    const dtypes: GraphDtype[] = resolved === 'fp16' && dtypeChoice === 'auto' ? ['fp16', 'fp32'] : [resolved];
+    for (const dtype of dtypes) {
+      const graphs = dtype === 'fp16' ? config.fp16Paths! : paths;
+      const t1 = performance.now();
+      const made: Partial<SessionSet> = {};
+      let role: GraphRole = GRAPH_ROLES[0]!;
+      try {
+        for (role of GRAPH_ROLES) {
+          const outputs = role === 'decoder_model_merged' ? (config.kvOutputNames ?? null) : null;
+          made[role] = await create(graphs[role], sessionOptions(provider, role, outputs, threads));
+        }
+        attempts.push({ provider, ok: true, ms: performance.now() - t1 });
+        return {
+          sessions: made as SessionSet,
+          provider: { requested: choice, used: provider, attempts, dtype },
+          dtype,
+        };
+      } catch (e) {
+        const why = describeError(e);
+        attempts.push({ provider, ok: false, error: dtypes.length > 1 ? `${dtype} graphs: ${why}` : why, ms: performance.now() - t1 });
+        await Promise.all(Object.values(made).map((s) => s.release().catch(() => undefined)));
+        // A damaged file is named as such, not passed off as a provider problem (issue 14).
+        const fault = graphFault(role, graphs[role], provider, e);
+        if (fault) throw fault;
       }
-      attempts.push({ provider, ok: true, ms: performance.now() - t0 });
-      return {
-        sessions: made as SessionSet,
-        provider: { requested: choice, used: provider, attempts },
-      };
-    } catch (e) {
-      attempts.push({ provider, ok: false, error: describeError(e), ms: performance.now() - t0 });
-      await Promise.all(Object.values(made).map((s) => s.release().catch(() => undefined)));
-      // A damaged file is named as such, not passed off as a provider problem (issue 14).
-      const fault = graphFault(role, paths[role], provider, e);
-      if (fault) throw fault;
     }
   }
   const why = attempts.map((a) => `${a.provider}: ${a.error}`).join('; ');

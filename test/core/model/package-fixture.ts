@@ -8,7 +8,8 @@ import { nodeInflate } from '../../../src/core/nifti/inflate-node';
 import { preprocessVolume, type PreprocessedInput } from '../../../src/core/model/preprocess';
 import { readModelPackage } from '../../../src/core/model/package';
 
-export const REPO = join(__dirname, '..', '..', '..');
+// CTLENS_REPO: where the checkout is when this runs bundled (bench/gpu-parity.ts as dist/gpu-parity.js).
+export const REPO = process.env.CTLENS_REPO ?? join(__dirname, '..', '..', '..');
 export const DEMO_PACKAGE = join(REPO, 'media', 'models', 'ctlens-tghmoe-demo');
 export const PHANTOMS = join(REPO, 'test', 'fixtures', 'phantoms');
 export const HEAD_CT = join(REPO, 'media', 'samples', 'head_ct_invesalius.nii.gz');

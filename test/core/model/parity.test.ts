@@ -9,52 +9,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CtLensModel } from '../../../src/core/model/model';
 import type { ExecutionProviderChoice } from '../../../src/core/model/sessions';
-import type { Task } from '../../../src/core/model/task';
 import { DEMO_PACKAGE, modelInput, REPO } from './package-fixture';
-
-const FIXTURES = join(REPO, 'test', 'fixtures', 'model');
-
-interface Case {
-  id: string;
-  image: string;
-  pixel_values: string | null;
-  task: Task;
-  question: string | null;
-  prompt_text: string;
-  prompt_ids: number[];
-  input_ids: number[];
-  text_guidance_head: number[];
-  image_features_head: number[];
-  image_features_mean_abs: number;
-  group_gates: number[][];
-  router_probs_expert_mass: number[][][];
-  prefill_logits: number[];
-  greedy_ids: number[];
-  greedy_steps: number;
-  generated_ids: number[];
-  generated_text: string;
-}
-
-interface References {
-  package_onnx_sha256: Record<string, string>;
-  eos_token_id: number;
-  tolerances: { logits: number; pixel_values: number };
-  cases: Case[];
-}
-
-const refs = JSON.parse(readFileSync(join(FIXTURES, 'references.json'), 'utf8')) as References;
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, 'length');
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
-
-function readF32(rel: string): Float32Array {
-  const b = readFileSync(join(FIXTURES, rel));
-  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-}
+import { maxAbsDiff, readF32, refs } from './parity-references';
 
 describe('core/model parity with PyTorch (bundled package)', function () {
   this.timeout(300000);

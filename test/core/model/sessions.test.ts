@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import { CtLensModel } from '../../../src/core/model/model';
-import { createSessions, providerOrder, sessionOptions } from '../../../src/core/model/sessions';
+import { createSessions, fallbackNote, providerOrder, sessionOptions } from '../../../src/core/model/sessions';
 import { DEMO_PACKAGE } from './package-fixture';
 
 const PATHS = { vision_encoder: 'v.onnx', embed_tokens: 'e.onnx', decoder_model_merged: 'd.onnx' };
@@ -135,5 +135,78 @@ describe('core/model package refusals with real graphs', function () {
     await assert.rejects(CtLensModel.load(dir), /^ModelError: VersionMismatch/);
     rmSync(join(dir, 'onnx/embed_tokens.onnx'));
     await assert.rejects(CtLensModel.load(dir), /^ModelError: MissingFile: onnx\/embed_tokens\.onnx is missing/);
+  });
+});
+
+describe('core/model/sessions: the WebGPU adapter probe and the fallback note', () => {
+  it('does not create WebGPU sessions in this process when the probe finds no adapter, and says why', async () => {
+    const log: { path: string; options: ort.InferenceSession.SessionOptions }[] = [];
+    const probed: string[] = [];
+    const r = await createSessions(PATHS, 'auto', {
+      create: fakeCreate({ cuda: 'libcudart.so.12: cannot open' }, log),
+      probeWebGpu: async (graph) => (probed.push(graph), { ok: false, reason: 'no WebGPU adapter (No supported adapters)', ms: 1 }),
+    });
+    assert.equal(r.provider.used, 'cpu');
+    assert.ok(log.every((l) => l.options.executionProviders![0] !== 'webgpu'), 'no in-process WebGPU session');
+    if (process.platform === 'linux') {
+      assert.deepEqual(probed, ['e.onnx']); // the smallest graph
+      assert.equal(r.provider.attempts[1]!.error, 'no WebGPU adapter (No supported adapters)');
+      assert.equal(
+        fallbackNote(r.provider),
+        'running on cpu: cuda: libcudart.so.12: cannot open; webgpu: no WebGPU adapter (No supported adapters)',
+      );
+    }
+  });
+
+  it('creates WebGPU sessions when the probe finds an adapter; no note when auto got its first choice', async () => {
+    const log: { path: string; options: ort.InferenceSession.SessionOptions }[] = [];
+    const r = await createSessions(PATHS, 'webgpu', {
+      create: fakeCreate({}, log),
+      probeWebGpu: async () => ({ ok: true, ms: 1 }),
+    });
+    assert.equal(r.provider.used, 'webgpu');
+    assert.equal(log.length, 3);
+    assert.equal(fallbackNote(r.provider), null); // explicit choice
+    assert.equal(fallbackNote({ requested: 'auto', used: 'cuda', attempts: [{ provider: 'cuda', ok: true, ms: 1 }] }), null);
+  });
+});
+
+describe('core/model/sessions: dtype', () => {
+  const FP16 = { vision_encoder: 'v_fp16.onnx', embed_tokens: 'e_fp16.onnx', decoder_model_merged: 'd_fp16.onnx' };
+  const ok = async () => ({ ok: true, ms: 1 });
+
+  it('auto runs the fp16 graphs on WebGPU and the fp32 graphs on the CPU', async () => {
+    const log: { path: string; options: ort.InferenceSession.SessionOptions }[] = [];
+    const gpu = await createSessions(PATHS, 'webgpu', { create: fakeCreate({}, log), probeWebGpu: ok, dtype: 'auto', fp16Paths: FP16 });
+    assert.equal(gpu.dtype, 'fp16');
+    assert.equal(gpu.provider.dtype, 'fp16');
+    assert.deepEqual(log.map((l) => l.path), ['v_fp16.onnx', 'e_fp16.onnx', 'd_fp16.onnx']);
+    const cpu = await createSessions(PATHS, 'cpu', { create: fakeCreate({}, []), dtype: 'auto', fp16Paths: FP16 });
+    assert.equal(cpu.dtype, 'fp32');
+  });
+
+  it('auto falls back to fp32 on the same provider where the adapter has no shader-f16, and says why', async () => {
+    const log: string[] = [];
+    const create = async (path: string) => {
+      log.push(path);
+      if (path.includes('_fp16')) throw new Error('shader_helper.cc:416 GenerateSourceCode Program Transpose requires f16 but the device does not support it.');
+      return { release: async () => undefined } as unknown as ort.InferenceSession;
+    };
+    const r = await createSessions(PATHS, 'webgpu', { create, probeWebGpu: ok, dtype: 'auto', fp16Paths: FP16 });
+    assert.equal(r.provider.used, 'webgpu');
+    assert.equal(r.dtype, 'fp32');
+    assert.deepEqual(r.provider.attempts.map((a) => [a.provider, a.ok]), [['webgpu', false], ['webgpu', true]]);
+    assert.match(r.provider.attempts[0]!.error!, /^fp16 graphs: .*requires f16 but the device does not support it/);
+    assert.deepEqual(log, ['v_fp16.onnx', 'v.onnx', 'e.onnx', 'd.onnx']);
+  });
+
+  it('an explicit fp16 that the provider cannot run is an error, not a silent fp32', async () => {
+    const create = async () => {
+      throw new Error('Program Transpose requires f16 but the device does not support it.');
+    };
+    await assert.rejects(
+      createSessions(PATHS, 'webgpu', { create, probeWebGpu: ok, dtype: 'fp16', fp16Paths: FP16 }),
+      /ProviderUnavailable: no execution provider could load the model \(webgpu: Program Transpose requires f16/,
+    );
   });
 });
