@@ -1,7 +1,7 @@
 // What a provider report says in one line, without onnxruntime (sessions.ts loads the native binding; the
 // extension host, which never runs the model, can import this).
 
-import type { ProviderReport } from '../../shared/modelhost-protocol';
+import type { ProviderReport } from './sessions';
 
 /**
  * The one line that says why `auto` did not get the first provider it tried ("running on cpu: cuda: …; webgpu: no
