@@ -10,7 +10,9 @@ import { decodeNifti } from '../../src/core/nifti/decode';
 import type { NiftiHeader, VoxelArray } from '../../src/core/nifti/types';
 import { OVERLAY_COLORMAPS, OverlayColormap, OverlayStyle, OverlayVolume, validateOverlay } from '../../src/shared/overlay';
 import type { ViewerLayout, ViewerRenderer, ViewerRendererChoice } from '../../src/shared/protocol';
-import { appendTab, buildDom, el, ViewerDom, ViewName, VIEW_NAMES } from './dom';
+import { el } from '../common/element';
+import { colorbar, labelSwatch } from '../common/overlay-legend';
+import { appendTab, buildDom, ViewerDom, ViewName, VIEW_NAMES } from './dom';
 import {
   clampDisplayIndex,
   Convention,
@@ -31,7 +33,6 @@ import {
 } from './geometry';
 import { formatNumber, headerRows } from './header-info';
 import { createOverlayLayer, OverlayLayer, overlayLegend, sampleOverlayAtDisplay } from './overlay-layer';
-import { colorbar, labelSwatch } from './overlay-legend';
 import { renderSliceCPU } from './render/slice-cpu';
 import { createGpuRenderer, GpuRenderer, VolumeRenderMode } from './render/webgl';
 import { ViewerVolume, voxelsFromBuffer } from './volume';
