@@ -61,7 +61,7 @@ export interface Viewer {
   /** Switches renderers ('auto' and 'webgl2' try WebGL2 and keep the 2D renderer if it is missing). */
   setRenderer(choice: ViewerRendererChoice): void;
   /**
-   * The window CT volumes open with, and the one Reset returns to; with `now`, the current volume takes it at once
+   * The window CT volumes open with, and the one Reset returns to; with `now`, an open CT volume takes it at once
    * (undefined: the header's cal_min/cal_max, else soft tissue).
    */
   setWindowPreset(id: WindowPresetId | undefined, options?: { now?: boolean }): void;

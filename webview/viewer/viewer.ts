@@ -327,7 +327,8 @@ class ViewerImpl implements Viewer, InteractionHost {
   setWindowPreset(id: WindowPresetId | undefined, options: { now?: boolean } = {}): void {
     const model = this.model;
     model.windowPreset = id;
-    if (!options.now || !model.vol) return;
+    // Presets are HU windows: an image that is not CT keeps its window.
+    if (!options.now || !model.vol?.looksLikeCT) return;
     const { window } = initialWindow(model.vol, id);
     this.setWindow(window.center, window.width);
   }
