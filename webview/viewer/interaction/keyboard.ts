@@ -3,6 +3,30 @@
 
 import { InteractionHost, stepSlice, zoomView } from './navigation';
 
+/** What a key does to the active slice view (decided apart from the DOM, so it is testable on its own). */
+export type KeyAction = { kind: 'step'; delta: number } | { kind: 'zoom'; factor: number } | null;
+
+export function keyAction(key: string, shift: boolean): KeyAction {
+  const big = shift ? 10 : 1;
+  switch (key) {
+    case 'ArrowUp':
+    case 'ArrowRight':
+    case 'PageUp':
+      return { kind: 'step', delta: big };
+    case 'ArrowDown':
+    case 'ArrowLeft':
+    case 'PageDown':
+      return { kind: 'step', delta: -big };
+    case '+':
+    case '=':
+      return { kind: 'zoom', factor: 1.25 };
+    case '-':
+      return { kind: 'zoom', factor: 1 / 1.25 };
+    default:
+      return null;
+  }
+}
+
 export class KeyboardController {
   private readonly listener = (event: KeyboardEvent) => {
     const focusInside = this.host.dom.viewsBox.contains(document.activeElement);
@@ -21,26 +45,13 @@ export class KeyboardController {
     if (event.target instanceof HTMLInputElement || event.defaultPrevented) return;
     const view = this.host.model.activeView;
     if (view === '3d') return;
-    const big = event.shiftKey ? 10 : 1;
-    switch (event.key) {
-      case 'ArrowUp':
-      case 'ArrowRight':
-      case 'PageUp':
-        stepSlice(this.host, view, big);
-        break;
-      case 'ArrowDown':
-      case 'ArrowLeft':
-      case 'PageDown':
-        stepSlice(this.host, view, -big);
-        break;
-      case '+':
-      case '=':
-      case '-':
-        if (!this.host.model.portOf(view) || !this.host.model.vol) return;
-        zoomView(this.host, view, event.key === '-' ? 1 / 1.25 : 1.25);
-        break;
-      default:
-        return;
+    const action = keyAction(event.key, event.shiftKey);
+    if (!action) return;
+    if (action.kind === 'step') stepSlice(this.host, view, action.delta);
+    else {
+      // Before a volume (or a view size) there is nothing to zoom, and the key stays the page's.
+      if (!this.host.model.portOf(view) || !this.host.model.vol) return;
+      zoomView(this.host, view, action.factor);
     }
     event.preventDefault();
   }

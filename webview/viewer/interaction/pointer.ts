@@ -7,9 +7,18 @@ import { clampDisplayIndex, panBy, screenToDisplay, SliceView, ViewPort } from '
 import { dragWindow, WindowLevel } from '../windowing';
 import { InteractionHost, localPoint } from './navigation';
 
+export type DragMode = 'crosshair' | 'pan' | 'window';
+
+/** Right drag windows, middle or shift drag pans, left drag moves the crosshair; other buttons do nothing. */
+export function dragMode(button: number, shift: boolean): DragMode | null {
+  if (button === 2) return 'window';
+  if (button === 1 || shift) return 'pan';
+  return button === 0 ? 'crosshair' : null;
+}
+
 interface Drag {
   view: SliceView;
-  mode: 'crosshair' | 'pan' | 'window';
+  mode: DragMode;
   x: number;
   y: number;
   startWindow: WindowLevel;
@@ -53,7 +62,7 @@ export class PointerController {
     if (!port || !model.vol) return;
     model.activeView = view;
     dom.views[view].root.focus({ preventScroll: true });
-    const mode = event.button === 2 ? 'window' : event.button === 1 || event.shiftKey ? 'pan' : event.button === 0 ? 'crosshair' : null;
+    const mode = dragMode(event.button, event.shiftKey);
     if (!mode) return;
     event.preventDefault();
     const [x, y] = localPoint(dom, view, event);

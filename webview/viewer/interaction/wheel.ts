@@ -7,6 +7,25 @@ import { InteractionHost, localPoint, stepSlice, zoomView } from './navigation';
 /** Pixel-mode wheels (trackpads) step one slice per this many pixels of scrolling. */
 const PIXELS_PER_SLICE = 50;
 
+export type WheelInput = Pick<WheelEvent, 'deltaY' | 'deltaMode' | 'ctrlKey' | 'metaKey'>;
+
+/**
+ * What a wheel event does (decided apart from the DOM): zoom by a factor, or step slices, one call per step (+1 is
+ * towards the scroll's "up"), with the pixels left over for the next event.
+ */
+export function wheelAction(event: WheelInput, accumulated: number): { zoom: number } | { steps: number[]; accumulated: number } {
+  if (event.ctrlKey || event.metaKey) return { zoom: Math.exp(-event.deltaY * 0.002) };
+  // Line-mode wheels step one slice per notch; pixel-mode trackpads step once per PIXELS_PER_SLICE.
+  if (event.deltaMode === 1) return { steps: [event.deltaY < 0 ? 1 : -1], accumulated };
+  const steps: number[] = [];
+  accumulated += event.deltaY;
+  while (Math.abs(accumulated) >= PIXELS_PER_SLICE) {
+    steps.push(accumulated < 0 ? 1 : -1);
+    accumulated -= Math.sign(accumulated) * PIXELS_PER_SLICE;
+  }
+  return { steps, accumulated };
+}
+
 export class WheelController {
   private accumulated = 0;
 
@@ -20,19 +39,13 @@ export class WheelController {
     event.preventDefault();
     const model = this.host.model;
     if (!model.vol || !model.portOf(view)) return;
-    if (event.ctrlKey || event.metaKey) {
+    const action = wheelAction(event, this.accumulated);
+    if ('zoom' in action) {
       const [x, y] = localPoint(this.host.dom, view, event);
-      zoomView(this.host, view, Math.exp(-event.deltaY * 0.002), x, y);
+      zoomView(this.host, view, action.zoom, x, y);
       return;
     }
-    // Line-mode wheels step one slice per notch; pixel-mode trackpads step once per PIXELS_PER_SLICE.
-    if (event.deltaMode === 1) stepSlice(this.host, view, event.deltaY < 0 ? 1 : -1);
-    else {
-      this.accumulated += event.deltaY;
-      while (Math.abs(this.accumulated) >= PIXELS_PER_SLICE) {
-        stepSlice(this.host, view, this.accumulated < 0 ? 1 : -1);
-        this.accumulated -= Math.sign(this.accumulated) * PIXELS_PER_SLICE;
-      }
-    }
+    this.accumulated = action.accumulated;
+    for (const delta of action.steps) stepSlice(this.host, view, delta);
   }
 }
