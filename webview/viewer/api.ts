@@ -36,9 +36,10 @@ export interface Viewer {
   readonly element: HTMLElement;
   readonly renderer: ViewerRenderer;
   readonly volume: ViewerVolume | null;
-  /** Decodes a whole .nii / .nii.gz in the page, painting slices as they inflate. Rejects after showing the error. */
-  open(bytes: Uint8Array | ArrayBuffer, name: string, options?: { signal?: AbortSignal; maxVoxelBytes?: number }): Promise<void>;
-  /** Streamed input: the header first, then slabs of k-slices (stored values of the header's datatype). */
+  /**
+   * Streamed input: the header first, then slabs of k-slices (stored values of the header's datatype). A whole
+   * file decoded in the page goes through the same three calls (open-nifti.ts).
+   */
   beginVolume(header: NiftiHeader, name?: string): void;
   addSlices(kStart: number, kEnd: number, data: VoxelArray | ArrayBuffer): void;
   endVolume(): void;

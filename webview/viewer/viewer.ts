@@ -1,6 +1,6 @@
 // The CT Lens viewer core: a library over a DOM element with no dependency on VS Code. The extension's webview
 // (webview/main.ts) feeds it streamed slabs from the extension host; the standalone page (webview/standalone.ts)
-// hands it file bytes. Slice views are planes of the canonical RAS grid (geometry.ts), drawn by WebGL2 (three.js)
+// decodes file bytes into it (open-nifti.ts). Slice views are planes of the canonical RAS grid (geometry.ts), drawn by WebGL2 (three.js)
 // or, where WebGL2 is missing or renders nothing, by the CPU renderer with the same interactions.
 //
 // This file composes the parts, split as NiiVue splits its own: the state (state.ts) and the public API (api.ts);
@@ -9,7 +9,6 @@
 // and events.
 
 import { applyAffine } from '../../src/core/nifti/affine';
-import { decodeNifti } from '../../src/core/nifti/decode';
 import type { NiftiHeader, VoxelArray } from '../../src/core/nifti/types';
 import { OverlayStyle, OverlayVolume, validateOverlay } from '../../src/shared/overlay';
 import type { ViewerLayout, ViewerRenderer, ViewerRendererChoice } from '../../src/shared/protocol';
@@ -33,7 +32,6 @@ import { Renderers } from './renderers';
 import { RenderLoop } from './render-loop';
 import { ViewerModel, ViewerState } from './state';
 import { ViewerVolume, voxelsFromBuffer } from './volume';
-import { yieldingInflate } from './yielding-inflate';
 import { initialWindow, MIN_WINDOW_WIDTH, WINDOW_PRESETS, WindowPresetId } from './windowing';
 
 export type { Viewer, ViewerEvents, ViewerOptions, ViewerState };
@@ -167,31 +165,6 @@ class ViewerImpl implements Viewer, InteractionHost {
   }
 
   // ---------------------------------------------------------------- public API: the volume
-
-  async open(input: Uint8Array | ArrayBuffer, name: string, options: { signal?: AbortSignal; maxVoxelBytes?: number } = {}): Promise<void> {
-    const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
-    this.setTitle(name);
-    this.status.decoding();
-    try {
-      await decodeNifti(bytes, {
-        name,
-        inflate: yieldingInflate(),
-        signal: options.signal,
-        maxVoxelBytes: options.maxVoxelBytes,
-        onHeader: (header) => this.beginVolume(header, name),
-        onSlices: (kStart, kEnd, data) => {
-          // The viewer shares the decoder's final array: no second copy of the volume in the page.
-          this.model.vol?.adopt(data);
-          this.slicesArrived(kStart, kEnd);
-        },
-      });
-      this.endVolume();
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      this.fail(message);
-      throw error;
-    }
-  }
 
   setTitle(name: string): void {
     this.model.name = name;

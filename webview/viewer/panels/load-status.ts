@@ -9,11 +9,6 @@ type Progress = HTMLElement & { value?: number; max: number };
 export class LoadStatus {
   constructor(private readonly dom: ViewerDom) {}
 
-  /** Bytes are being decoded in the page (no header yet). */
-  decoding(): void {
-    this.dom.root.dataset.state = 'loading';
-  }
-
   loading(volume: ViewerVolume): void {
     const root = this.dom.root;
     root.dataset.state = 'loading';
