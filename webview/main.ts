@@ -2,10 +2,10 @@
 // typed protocol (src/shared/protocol.ts). The host streams the header and slabs; the viewer paints as they arrive.
 
 import { MessageHandler } from '../src/shared/messaging';
-import type { FromWebviewMessage, InitMessage, ToWebviewMessage } from '../src/shared/protocol';
-import { createViewer, ViewerState } from './viewer/viewer';
+import { DEFAULT_VIEWER_SETTINGS, FromWebviewMessage, InitMessage, ToWebviewMessage, ViewerSettings } from '../src/shared/protocol';
 import { ModelPanels } from './model/model-panels';
-import { WINDOW_PRESETS, type WindowPresetId } from './viewer/windowing';
+import { applySettings, viewerOptions } from './viewer/settings';
+import { createViewer, Viewer, ViewerState } from './viewer/viewer';
 
 interface VsCodeApi {
   postMessage(message: unknown, transfer?: Transferable[]): void;
@@ -15,67 +15,87 @@ interface VsCodeApi {
 declare function acquireVsCodeApi(): VsCodeApi;
 
 const vscode = acquireVsCodeApi();
-// Settings the first paint depends on come with the HTML (the provider writes them as data attributes), so the
-// renderer is chosen before any message arrives.
-const body = document.body.dataset;
-const viewer = createViewer(document.getElementById('app')!, {
-  renderer: body.ctlRenderer === 'canvas2d' || body.ctlRenderer === 'webgl2' ? body.ctlRenderer : 'auto',
-  layout: body.ctlLayout === '2x2' || body.ctlLayout === 'single' ? body.ctlLayout : '1x3',
-  convention: body.ctlConvention === 'neurological' ? 'neurological' : 'radiological',
-  windowPreset: WINDOW_PRESETS.find((p) => p.id === body.ctlWindowPreset)?.id as WindowPresetId | undefined,
-});
+
+/** The viewer, made when the init reply arrives: the settings it opens with come in that reply. */
+interface Opened {
+  viewer: Viewer;
+  panels: ModelPanels;
+  /** The settings in force; a `settings` message is applied against them. */
+  settings: ViewerSettings;
+}
+let opened: Opened | null = null;
+
+function open(init: InitMessage): Opened {
+  const viewer = createViewer(document.getElementById('app')!, viewerOptions(init.settings));
+  const saved = vscode.getState() as ViewerState | undefined;
+  if (saved) viewer.restoreState(saved);
+  document.title = init.name;
+  viewer.setTitle(init.name);
+  // Report and Chat tabs: requests go to the host, which owns the runs and streams them back.
+  const panels = new ModelPanels(viewer, {
+    generateReport: () => channel.event({ type: 'generateReport' }),
+    ask: (question) => channel.event({ type: 'ask', question }),
+    cancel: (id) => channel.event({ type: 'cancelRun', id }),
+    saveReport: () => channel.event({ type: 'saveReport' }),
+    copy: (id) => channel.event({ type: 'copyRun', id }),
+    clearChat: () => channel.event({ type: 'clearChat' }),
+    inspectRouting: (id) => channel.event({ type: 'inspectRouting', id }),
+  });
+  viewer.on('firstPaint', ({ ms, renderer }) => channel.event({ type: 'firstPaint', ms, renderer }));
+  viewer.on('rendererChanged', ({ renderer, reason }) => channel.event({ type: 'rendererChanged', renderer, reason }));
+  viewer.on('openOverlay', () => channel.event({ type: 'openOverlay' }));
+  viewer.on('stateChanged', (state) => vscode.setState(state));
+  return { viewer, panels, settings: init.settings };
+}
+
+/** The host sends nothing but settings before its init reply (it streams after it); anything else is a bug. */
+function current(type: string): Opened {
+  if (!opened) throw new Error(`${type} arrived before the init reply`);
+  return opened;
+}
+
 let fileName = '';
-
-const saved = vscode.getState() as ViewerState | undefined;
-if (saved) viewer.restoreState(saved);
-
-// Report and Chat tabs: requests go to the host, which owns the runs and streams them back.
-const panels = new ModelPanels(viewer, {
-  generateReport: () => channel.event({ type: 'generateReport' }),
-  ask: (question) => channel.event({ type: 'ask', question }),
-  cancel: (id) => channel.event({ type: 'cancelRun', id }),
-  saveReport: () => channel.event({ type: 'saveReport' }),
-  copy: (id) => channel.event({ type: 'copyRun', id }),
-  clearChat: () => channel.event({ type: 'clearChat' }),
-  inspectRouting: (id) => channel.event({ type: 'inspectRouting', id }),
-});
 
 const channel = new MessageHandler<FromWebviewMessage, ToWebviewMessage>(
   (envelope, transfer) => vscode.postMessage(envelope, transfer),
   (message) => {
     switch (message.type) {
       case 'volumeHeader':
-        viewer.beginVolume(message.header, fileName);
+        current(message.type).viewer.beginVolume(message.header, fileName);
         return undefined;
       case 'volumeSlices':
-        viewer.addSlices(message.kStart, message.kEnd, message.data);
+        current(message.type).viewer.addSlices(message.kStart, message.kEnd, message.data);
         return undefined;
       case 'volumeDone':
-        viewer.endVolume();
+        current(message.type).viewer.endVolume();
         return undefined;
       case 'volumeError':
-        viewer.fail(message.message);
+        current(message.type).viewer.fail(message.message);
         return undefined;
       case 'setOverlay':
-        viewer.setOverlay(message.overlay, { reveal: message.reveal });
+        current(message.type).viewer.setOverlay(message.overlay, { reveal: message.reveal });
         return { type: 'overlayApplied', id: message.overlay.id };
       case 'clearOverlay':
-        viewer.clearOverlay(message.id);
+        current(message.type).viewer.clearOverlay(message.id);
         return { type: 'ok' };
-      case 'settings':
-        viewer.setConvention(message.settings.convention);
+      case 'settings': {
+        // Before the init reply there is nothing to apply to, and the reply carries settings at least as new.
+        if (!opened) return undefined;
+        applySettings(opened.viewer, opened.settings, message.settings);
+        opened.settings = message.settings;
         return undefined;
+      }
       case 'modelState':
-        panels.setState(message.state);
+        current(message.type).panels.setState(message.state);
         return undefined;
       case 'runUpdate':
-        panels.updateRun(message.run);
+        current(message.type).panels.updateRun(message.run);
         return undefined;
       case 'runText':
-        panels.appendText(message.id, message.text, message.chunks);
+        current(message.type).panels.appendText(message.id, message.text, message.chunks);
         return undefined;
       case 'showModelPanel':
-        panels.show(message.panel, message.question);
+        current(message.type).panels.show(message.panel, message.question);
         return undefined;
       case 'init':
         return undefined;
@@ -88,16 +108,14 @@ const channel = new MessageHandler<FromWebviewMessage, ToWebviewMessage>(
 );
 window.addEventListener('message', (event) => void channel.receive(event.data));
 
-viewer.on('firstPaint', ({ ms, renderer }) => channel.event({ type: 'firstPaint', ms, renderer }));
-viewer.on('rendererChanged', ({ renderer, reason }) => channel.event({ type: 'rendererChanged', renderer, reason }));
-viewer.on('openOverlay', () => channel.event({ type: 'openOverlay' }));
-viewer.on('stateChanged', (state) => vscode.setState(state));
-
 void channel.request<InitMessage>({ type: 'ready' }).then(
   (init) => {
     fileName = init.name;
-    document.title = init.name;
-    viewer.setTitle(init.name);
+    opened = open(init);
   },
-  (error) => viewer.fail(`The extension did not answer: ${error instanceof Error ? error.message : String(error)}`),
+  (error) => {
+    // No init reply: a viewer with the default settings shows why.
+    opened ??= open({ type: 'init', name: '', settings: DEFAULT_VIEWER_SETTINGS });
+    opened.viewer.fail(`The extension did not answer: ${error instanceof Error ? error.message : String(error)}`);
+  },
 );

@@ -5,6 +5,7 @@
 import { decodeNifti } from '../src/core/nifti/decode';
 import { overlayFromVolume, type OverlayVolume } from '../src/shared/overlay';
 import type { ViewerLayout, ViewerRendererChoice } from '../src/shared/protocol';
+import { openNifti } from './viewer/open-nifti';
 import { createViewer, Viewer } from './viewer/viewer';
 import type { WindowPresetId } from './viewer/windowing';
 
@@ -85,7 +86,7 @@ async function openUrl(url: string): Promise<void> {
     return;
   }
   timings.fetched = performance.now();
-  await viewer.open(bytes, name);
+  await openNifti(viewer, bytes, name);
   const preset = params.get('preset');
   if (preset) viewer.applyPreset(preset as WindowPresetId);
   const goto = params.get('goto');
@@ -95,7 +96,7 @@ async function openUrl(url: string): Promise<void> {
 }
 
 async function openFile(file: File): Promise<void> {
-  await viewer.open(new Uint8Array(await file.arrayBuffer()), file.name).catch(() => {});
+  await openNifti(viewer, new Uint8Array(await file.arrayBuffer()), file.name).catch(() => {});
 }
 
 // Picking or dropping a local file.

@@ -7,6 +7,7 @@
 //   host     → view  volumeHeader     as soon as the header is parsed
 //   host     → view  volumeSlices     slabs of k-slices of frame 0 as they decode (an ArrayBuffer copy each)
 //   host     → view  volumeDone | volumeError
+//   host     → view  settings         every change of ctlens.viewer.*: all of them (the open viewer applies what changed)
 //   host     → view  setOverlay       (request; reply: overlayApplied) — `CT Lens: Open Overlay…`, routing maps
 //   host     → view  modelState       after init: the document's report, chat history and suggested questions
 //   host     → view  runUpdate | runText   a model run started / changed stage / ended, and its streamed text
@@ -117,6 +118,7 @@ export interface InitMessage {
   type: 'init';
   /** File name shown in the viewer (not a path). */
   name: string;
+  /** The settings the viewer opens with (the one way they reach it; changes follow as `settings` messages). */
   settings: ViewerSettings;
 }
 
@@ -162,6 +164,7 @@ export interface ClearOverlayMessage {
   id?: string;
 }
 
+/** The viewer settings changed: all of them, applied wholesale against those in force (a live change takes effect). */
 export interface SettingsMessage {
   type: 'settings';
   settings: ViewerSettings;

@@ -190,6 +190,32 @@ describe('CT Lens viewer in VS Code (code-server + Chromium)', function () {
       assert.doesNotMatch(s.extensionHostLog(), /Extension host terminated|\[error\].*ctlens/i);
       assert.match(s.extensionLog(), /Truncated/, 'the error is logged in the CT Lens output channel');
     });
+
+    it('applies viewer settings changed while the viewer is open (layout, renderer, window preset)', async function () {
+      await openCt(s);
+      const root = s.viewer().locator('#ctl-root');
+      const win = s.viewer().locator('#ctl-window');
+      assert.equal(await root.getAttribute('data-renderer'), 'webgl2');
+      // Workspace settings, as a user edits them: VS Code reads the file again and tells the extension.
+      const settingsFile = path.join(s.options.workspace, '.vscode', 'settings.json');
+      fs.mkdirSync(path.dirname(settingsFile), { recursive: true });
+      fs.writeFileSync(
+        settingsFile,
+        JSON.stringify({ 'ctlens.viewer.layout': '2x2', 'ctlens.viewer.renderer': 'canvas2d', 'ctlens.viewer.windowPreset': 'lung' }),
+      );
+      try {
+        await waitForAttribute(root, 'data-layout', '2x2', 30_000);
+        await waitForAttribute(root, 'data-renderer', 'canvas2d', 10_000);
+        await waitForAttribute(win, 'data-center', '-600', 10_000);
+        assert.equal(await win.getAttribute('data-width'), '1500');
+        assert.equal(await gotoVoxel(s, VOXELS[1]!), reference.values[1], 'the 2D renderer reads the same value');
+        await s.screenshot('live-settings');
+      } finally {
+        fs.writeFileSync(settingsFile, '{}');
+      }
+      await waitForAttribute(root, 'data-layout', '1x3', 30_000);
+      await waitForAttribute(root, 'data-renderer', 'webgl2', 10_000);
+    });
   });
 
   describe('without WebGL (Chromium --disable-3d-apis)', function () {

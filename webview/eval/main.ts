@@ -5,7 +5,7 @@
 import { METRIC_KEYS, type Metrics } from '../../src/core/eval';
 import { MessageHandler } from '../../src/shared/messaging';
 import type { EvalHostToView, EvalRow, EvalState, EvalViewToHost } from '../../src/shared/eval-view-protocol';
-import { el } from '../viewer/element';
+import { el } from '../common/element';
 
 interface VsCodeApi {
   postMessage(message: unknown): void;

@@ -12,7 +12,7 @@
 
 import type { ModelPanelState, RunInfo, RunResultInfo, RunStage, SuggestedQuestion } from '../../src/shared/protocol';
 import { choiceLetter } from '../../src/shared/multiple-choice';
-import { el } from '../viewer/dom';
+import { el } from '../common/element';
 import type { Viewer } from '../viewer/viewer';
 
 export interface ModelPanelActions {

@@ -9,8 +9,8 @@
 import { MessageHandler } from '../../src/shared/messaging';
 import type { OverlayColormap } from '../../src/shared/overlay';
 import type { HeatmapStyle, RoutingHostToView, RoutingLayerView, RoutingRunView, RoutingState, RoutingViewToHost } from '../../src/shared/routing-view-protocol';
-import { el } from '../viewer/element';
-import { colorbar, labelSwatch } from '../viewer/overlay-legend';
+import { el } from '../common/element';
+import { colorbar, labelSwatch } from '../common/overlay-legend';
 
 interface VsCodeApi {
   postMessage(message: unknown): void;

@@ -8,11 +8,9 @@ import '@vscode-elements/elements/dist/vscode-tab-panel/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
-import { WINDOW_PRESETS } from './windowing';
-import { el } from './element';
-
-export { el };
+import { el } from '../common/element';
 import type { SliceView } from './geometry';
+import { WINDOW_PRESETS } from './windowing';
 
 export type ViewName = SliceView | '3d';
 export const VIEW_NAMES: readonly ViewName[] = ['axial', 'coronal', 'sagittal', '3d'];

@@ -3,32 +3,24 @@
 // maxima for the 3D view's empty-space skipping, from one pass over each slab). Streaming fills it slab by slab;
 // the views draw whatever has arrived.
 
+import { datatypeByName } from '../../src/core/nifti/datatypes';
 import type { NiftiDatatypeName, NiftiHeader, VoxelArray } from '../../src/core/nifti/types';
 import { BrickMax } from './brick-max';
 import { DisplayFrame, displayFrameOf, displayToFileIndex, Vec3 } from './geometry';
 
-const ARRAY_OF: Record<NiftiDatatypeName, { new (n: number): VoxelArray; new (b: ArrayBuffer): VoxelArray }> = {
-  uint8: Uint8Array,
-  int8: Int8Array,
-  int16: Int16Array,
-  uint16: Uint16Array,
-  int32: Int32Array,
-  uint32: Uint32Array,
-  float32: Float32Array,
-  float64: Float64Array,
-};
-
+/** The typed array of a datatype (core's table, nifti/datatypes.ts, the one the decoder uses). */
 export function allocateVoxels(datatype: NiftiDatatypeName, length: number): VoxelArray {
-  return new ARRAY_OF[datatype](length);
+  return datatypeByName(datatype).create(length);
 }
 
 /** A typed view of a slab buffer that arrived over postMessage. */
 export function voxelsFromBuffer(datatype: NiftiDatatypeName, buffer: ArrayBuffer): VoxelArray {
-  const ctor = ARRAY_OF[datatype];
-  const bytes = (ctor as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
-  if (buffer.byteLength % bytes !== 0) {
+  const info = datatypeByName(datatype);
+  if (buffer.byteLength % info.bytes !== 0) {
     throw new RangeError(`slab of ${buffer.byteLength} bytes is not a whole number of ${datatype} values`);
   }
+  // The table makes arrays by length; an empty one names the constructor that views the buffer without a copy.
+  const ctor = info.create(0).constructor as new (buffer: ArrayBuffer) => VoxelArray;
   return new ctor(buffer);
 }
 

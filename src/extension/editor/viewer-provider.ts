@@ -17,7 +17,7 @@ import { DICOM_FILE_VIEW_TYPE, isDicomVolume, volumeDecoder } from './dicom-seri
 import { maxVoxelBytes, viewerSettings, VOLUME_LIMIT_HINT } from './settings';
 import { SlabStream } from './slab-stream';
 import { LoadError, VolumeLoad } from './volume-load';
-import { createNonce, viewerHtml } from './webview-html';
+import { createNonce, webviewHtml } from './webview-html';
 
 export const VIEWER_VIEW_TYPE = 'ctlens.viewer';
 
@@ -241,14 +241,15 @@ export class ViewerProvider implements vscode.CustomReadonlyEditorProvider<Volum
     const extensionUri = this.context.extensionUri;
     const scriptRoot = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
     const styleRoot = vscode.Uri.joinPath(extensionUri, 'media', 'viewer');
-    webview.options = { enableScripts: true, localResourceRoots: [scriptRoot, styleRoot] };
-    const settings = this.settings();
-    webview.html = viewerHtml({
+    const commonRoot = vscode.Uri.joinPath(extensionUri, 'media', 'common');
+    webview.options = { enableScripts: true, localResourceRoots: [scriptRoot, styleRoot, commonRoot] };
+    // The settings reach the viewer one way: in the init reply to its `ready`, then as `settings` messages.
+    webview.html = webviewHtml({
       cspSource: webview.cspSource,
       nonce: createNonce(),
       scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(scriptRoot, 'viewer.js')).toString(),
       styleUri: webview.asWebviewUri(vscode.Uri.joinPath(styleRoot, 'viewer.css')).toString(),
-      settings,
+      commonStyleUri: webview.asWebviewUri(vscode.Uri.joinPath(commonRoot, 'legend.css')).toString(),
       title: document.name,
     });
 

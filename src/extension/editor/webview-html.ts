@@ -4,7 +4,6 @@
 // drift from the policy; no `vscode` import, so the policy is unit-tested.
 
 import { randomBytes } from 'node:crypto';
-import type { ViewerSettings } from '../../shared/protocol';
 
 export interface WebviewHtmlParams {
   /** webview.cspSource */
@@ -13,13 +12,9 @@ export interface WebviewHtmlParams {
   /** webview URIs (asWebviewUri) of the page's bundle in dist/webview/ and its stylesheet in media/. */
   scriptUri: string;
   styleUri: string;
+  /** A stylesheet the page shares with other webviews (media/common/), linked before its own so its own rules win. */
+  commonStyleUri?: string;
   title: string;
-  /** Attributes of <body> (names as written, values escaped), e.g. settings the bundle reads at start. */
-  bodyAttributes?: Record<string, string>;
-}
-
-export interface ViewerHtmlParams extends Omit<WebviewHtmlParams, 'bodyAttributes'> {
-  settings: ViewerSettings;
 }
 
 export function createNonce(): string {
@@ -42,38 +37,22 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 }
 
-/** A page with one nonce'd script bundle and one stylesheet from the extension's own files. */
+/** A page with one nonce'd script bundle and its stylesheets (its own, and a shared one) from the extension's files. */
 export function webviewHtml(p: WebviewHtmlParams): string {
   const a = escapeHtml;
-  const body = Object.entries(p.bodyAttributes ?? {})
-    .map(([name, value]) => ` ${name}="${a(value)}"`)
-    .join('');
+  const common = p.commonStyleUri ? `<link rel="stylesheet" href="${a(p.commonStyleUri)}">\n` : '';
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${a(contentSecurityPolicy(p.cspSource, p.nonce))}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="${a(p.styleUri)}">
+${common}<link rel="stylesheet" href="${a(p.styleUri)}">
 <title>${a(p.title)}</title>
 </head>
-<body${body}>
+<body>
 <div id="app"></div>
 <script nonce="${a(p.nonce)}" src="${a(p.scriptUri)}"></script>
 </body>
 </html>`;
-}
-
-/** The viewer's page: the viewer settings ride on <body> so the first frame already uses them. */
-export function viewerHtml(p: ViewerHtmlParams): string {
-  const { settings, ...page } = p;
-  return webviewHtml({
-    ...page,
-    bodyAttributes: {
-      'data-ctl-renderer': settings.renderer,
-      'data-ctl-layout': settings.layout,
-      'data-ctl-convention': settings.convention,
-      'data-ctl-window-preset': settings.windowPreset ?? 'auto',
-    },
-  });
 }

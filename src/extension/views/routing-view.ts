@@ -85,12 +85,14 @@ export class RoutingViewProvider implements vscode.WebviewViewProvider, vscode.D
     const webview = view.webview;
     const scriptRoot = vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview');
     const styleRoot = vscode.Uri.joinPath(this.context.extensionUri, 'media', 'views');
-    webview.options = { enableScripts: true, localResourceRoots: [scriptRoot, styleRoot] };
+    const commonRoot = vscode.Uri.joinPath(this.context.extensionUri, 'media', 'common');
+    webview.options = { enableScripts: true, localResourceRoots: [scriptRoot, styleRoot, commonRoot] };
     webview.html = webviewHtml({
       cspSource: webview.cspSource,
       nonce: createNonce(),
       scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(scriptRoot, 'routing.js')).toString(),
       styleUri: webview.asWebviewUri(vscode.Uri.joinPath(styleRoot, 'views.css')).toString(),
+      commonStyleUri: webview.asWebviewUri(vscode.Uri.joinPath(commonRoot, 'legend.css')).toString(),
       title: 'Routing',
     });
     const refusals = new RefusalLog('routing view', (line) => this.log.warn(line));

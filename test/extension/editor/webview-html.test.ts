@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { contentSecurityPolicy, createNonce, escapeHtml, viewerHtml, webviewHtml } from '../../../src/extension/editor/webview-html';
+import { contentSecurityPolicy, createNonce, escapeHtml, webviewHtml } from '../../../src/extension/editor/webview-html';
 import { maxVoxelBytes, viewerSettings } from '../../../src/extension/editor/settings';
 import { DEFAULT_MAX_VOXEL_BYTES } from '../../../src/core/nifti/decode';
 
@@ -19,21 +19,24 @@ describe('extension/editor/webview-html', () => {
     assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|https?:\/\/(?!file\+)/);
   });
 
-  it('writes one nonce’d script, the stylesheet and the settings into the page', () => {
-    const html = viewerHtml({
+  it('writes one nonce’d script and the stylesheets, the shared one first, and no settings into the page', () => {
+    const html = webviewHtml({
       cspSource,
       nonce: 'n0nce',
       scriptUri: `${cspSource}/ext/dist/webview/viewer.js`,
       styleUri: `${cspSource}/ext/media/viewer/viewer.css`,
-      settings: { convention: 'neurological', layout: '2x2', renderer: 'canvas2d' },
+      commonStyleUri: `${cspSource}/ext/media/common/legend.css`,
       title: 'a<b>.nii.gz',
     });
     const scripts = html.match(/<script[^>]*>/g) ?? [];
     assert.equal(scripts.length, 1);
     assert.match(scripts[0]!, /nonce="n0nce"/);
     assert.match(scripts[0]!, /src="[^"]*\/dist\/webview\/viewer\.js"/);
-    assert.match(html, /<link rel="stylesheet" href="[^"]*\/media\/viewer\/viewer\.css">/);
-    assert.match(html, /data-ctl-renderer="canvas2d" data-ctl-layout="2x2" data-ctl-convention="neurological"/);
+    const styles = [...html.matchAll(/<link rel="stylesheet" href="([^"]*)">/g)].map((m) => m[1]);
+    assert.deepEqual(styles, [`${cspSource}/ext/media/common/legend.css`, `${cspSource}/ext/media/viewer/viewer.css`]);
+    // The settings reach the viewer in its init reply only (one path, issue 10), never as attributes of the page.
+    assert.match(html, /<body>/);
+    assert.doesNotMatch(html, /data-ctl-/);
     assert.match(html, /<title>a&lt;b&gt;\.nii\.gz<\/title>/);
     assert.doesNotMatch(html, / style=/, 'no inline style attributes');
     assert.match(html, /id="app"/);

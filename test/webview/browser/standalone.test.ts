@@ -174,6 +174,44 @@ describe('webview/standalone page in headless Chromium', function () {
       await page.close();
     });
 
+    it('takes a renderer, layout and window preset changed while it is open (live settings, issue 10)', async () => {
+      const { page, log } = await openPage(browser, `${server.url}/webview/standalone.html?file=${HEAD}`);
+      assert.equal(await waitSettled(page), 'ready');
+      await gotoVoxel(page, '128,128,54');
+      const settled = () => page.evaluate(() => window.ctlViewer!.settled());
+      /** A checksum of the axial view's pixels. */
+      const axial = () =>
+        page.evaluate(() => {
+          const canvas = document.querySelector<HTMLCanvasElement>('#ctl-view-axial canvas')!;
+          const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+          let sum = 0;
+          for (let n = 0; n < data.length; n++) sum = (sum * 31 + data[n]!) >>> 0;
+          return sum;
+        });
+      await settled();
+      const webgl = await axial();
+      const readout = await page.getAttribute('#ctl-readout', 'data-value');
+
+      await page.evaluate(() => window.ctlViewer!.setRenderer('canvas2d'));
+      await settled();
+      assert.equal(await page.getAttribute('#ctl-root', 'data-renderer'), 'canvas2d');
+      assert.ok(await page.isHidden('#ctl-notice'), 'a chosen 2D renderer is no failure: no notice');
+      assert.ok((await canvasStats(page, 'axial')).lit > 0.1, 'the 2D renderer painted the slice');
+      assert.equal(await page.getAttribute('#ctl-readout', 'data-value'), readout);
+
+      await page.evaluate(() => window.ctlViewer!.setRenderer('webgl2'));
+      await settled();
+      assert.equal(await page.getAttribute('#ctl-root', 'data-renderer'), 'webgl2');
+      assert.equal(await axial(), webgl, 'back on WebGL2, the same pixels as before the switch');
+
+      await page.evaluate(() => window.ctlViewer!.setLayout('2x2'));
+      assert.equal(await page.getAttribute('#ctl-root', 'data-layout'), '2x2');
+      await page.evaluate(() => window.ctlViewer!.setWindowPreset('lung', { now: true }));
+      assert.deepEqual(await page.$eval('#ctl-window', (e) => [(e as HTMLElement).dataset.center, (e as HTMLElement).dataset.width]), ['-600', '1500']);
+      assertClean(log);
+      await page.close();
+    });
+
     it('switches to the 2D renderer when WebGL2 draws nothing (the black-canvas driver failure)', async () => {
       const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
       // Simulate a driver whose WebGL output never reaches the screen: copies from WebGL canvases draw nothing.

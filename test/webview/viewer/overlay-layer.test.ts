@@ -3,9 +3,9 @@ import { applyAffine } from '../../../src/core/nifti/affine';
 import type { NiftiVolume } from '../../../src/core/nifti/types';
 import { defaultOverlayStyle, overlayFromVolume, OverlayVolume, validateOverlay } from '../../../src/shared/overlay';
 import { displayFrameOf, fileToDisplayIndex } from '../../../webview/viewer/geometry';
+import { colormapLUT } from '../../../webview/common/colormap';
 import {
   colormapIndex,
-  colormapLUT,
   createOverlayLayer,
   overlayLegend,
   sampleOverlayAtDisplay,

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import type { OverlayVolume } from '../../../src/shared/overlay';
 import { defaultViewPort, displayToFileIndex, screenToDisplay, viewAxes } from '../../../webview/viewer/geometry';
-import { createOverlayLayer, colormapLUT } from '../../../webview/viewer/overlay-layer';
+import { colormapLUT } from '../../../webview/common/colormap';
+import { createOverlayLayer } from '../../../webview/viewer/overlay-layer';
 import { renderSliceCPU } from '../../../webview/viewer/render/slice-cpu';
 import { code, diag, makeVolume } from './fixtures';
 

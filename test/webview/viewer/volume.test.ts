@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ViewerVolume, voxelsFromBuffer } from '../../../webview/viewer/volume';
+import { allocateVoxels, ViewerVolume, voxelsFromBuffer } from '../../../webview/viewer/volume';
 import { headerRows } from '../../../webview/viewer/header-info';
 import { displayFrameOf } from '../../../webview/viewer/geometry';
 import { diag, makeHeader } from './fixtures';
@@ -24,6 +24,27 @@ describe('webview/viewer/volume', () => {
     assert.throws(() => v.addSlab(0, 1, new Int16Array(5)), /5 values, 6 expected/);
     assert.throws(() => v.addSlab(3, 5, new Int16Array(12)), /outside/);
     assert.throws(() => voxelsFromBuffer('float32', new ArrayBuffer(6)), /whole number/);
+  });
+
+  it('views slab buffers of every datatype the decoder reads as their typed array, without a copy', () => {
+    const expected = {
+      uint8: Uint8Array,
+      int8: Int8Array,
+      int16: Int16Array,
+      uint16: Uint16Array,
+      int32: Int32Array,
+      uint32: Uint32Array,
+      float32: Float32Array,
+      float64: Float64Array,
+    } as const;
+    for (const [name, ctor] of Object.entries(expected)) {
+      const buffer = new ArrayBuffer(ctor.BYTES_PER_ELEMENT * 6);
+      const view = voxelsFromBuffer(name as keyof typeof expected, buffer);
+      assert.ok(view instanceof ctor, `${name} → ${ctor.name}`);
+      assert.equal(view.buffer, buffer, `${name} shares the buffer`);
+      assert.equal(view.length, 6);
+      assert.ok(allocateVoxels(name as keyof typeof expected, 4) instanceof ctor);
+    }
   });
 
   it('header rows say what a researcher checks first', () => {

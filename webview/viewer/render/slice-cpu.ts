@@ -4,7 +4,8 @@
 
 import { applyAffine, multiply4 } from '../../../src/core/nifti/affine';
 import { DisplayFrame, ViewAxes, ViewPort, screenToDisplayMatrix } from '../geometry';
-import { colormapIndex, colormapLUT, OverlayLayer, sampleOverlayVoxel } from '../overlay-layer';
+import { colormapLUT } from '../../common/colormap';
+import { colormapIndex, OverlayLayer, sampleOverlayVoxel } from '../overlay-layer';
 import type { ViewerVolume } from '../volume';
 import type { WindowLevel } from '../windowing';
 

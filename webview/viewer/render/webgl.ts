@@ -36,7 +36,8 @@ import {
 import { multiply4 } from '../../../src/core/nifti/affine';
 import type { Mat4 } from '../../../src/core/nifti/types';
 import { DisplayFrame, ndcToFileTexMatrix, ndcToOtherTexMatrix, Vec3, ViewAxes, ViewPort } from '../geometry';
-import { colormapLUT, OverlayLayer } from '../overlay-layer';
+import { colormapLUT } from '../../common/colormap';
+import type { OverlayLayer } from '../overlay-layer';
 import type { ViewerVolume } from '../volume';
 import type { WindowLevel } from '../windowing';
 import { BRICK } from '../brick-max';

@@ -3,8 +3,8 @@
 // renderers use (colormapLUT).
 
 import type { OverlayColormap } from '../../src/shared/overlay';
+import { colormapLUT } from './colormap';
 import { el } from './element';
-import { colormapLUT } from './overlay-layer';
 
 /** The colormap as a 256×1 canvas; CSS (.ctl-colorbar) stretches it, pixelated. */
 export function colorbar(colormap: OverlayColormap): HTMLCanvasElement {
