@@ -14,7 +14,7 @@ import { registerModelCommands } from './model-commands';
 import { decodingLabel, generationOptions, modelTarget, type ModelTarget } from './model-settings';
 import { ModelService } from './model-service';
 import { createModelStatusBar } from './model-status-bar';
-import { providerLabel } from './provider-label';
+import { providerLabel } from '../../shared/provider-label';
 import { copyRun, saveReport } from './report-files';
 import { pathName } from './report-markdown';
 import { RunStore, type RunDeps, type RunRecord } from './run-store';

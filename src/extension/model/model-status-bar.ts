@@ -4,7 +4,7 @@
 
 import * as vscode from 'vscode';
 import type { ModelService, ModelStatus } from './model-service';
-import { attemptLine, providerLabel, providerName } from './provider-label';
+import { attemptLine, providerLabel, providerName } from '../../shared/provider-label';
 import { pathName } from './report-markdown';
 
 export function createModelStatusBar(service: ModelService): vscode.Disposable {

@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import { describeError } from '../../core/model/errors';
 import type { ModelPackage } from '../../core/model/package';
 import type { ModelFeature } from '../model/model-feature';
-import { attemptLine, attemptOutcome, providerLabel, providerName } from '../model/provider-label';
+import { attemptLine, attemptOutcome, providerLabel, providerName } from '../../shared/provider-label';
 import { cardSummary } from './model-card';
 
 export const MODEL_VIEW_ID = 'ctlens.model';

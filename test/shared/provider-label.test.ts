@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { attemptLine, providerLabel, providerName } from '../../../src/extension/model/provider-label';
+import { attemptLine, providerLabel, providerName } from '../../src/shared/provider-label';
 
-describe('extension/model/provider-label', () => {
+describe('shared/provider-label', () => {
   it('names what runs: WebGPU, and · fp16 only when the fp16 graphs run', () => {
     assert.equal(providerLabel({ used: 'webgpu', dtype: 'fp32' }), 'WebGPU');
     assert.equal(providerLabel({ used: 'webgpu', dtype: 'fp16' }), 'WebGPU · fp16');

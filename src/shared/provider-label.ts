@@ -1,10 +1,10 @@
-// Where the model runs, in the words the status bar and the Model view use: `WebGPU · fp16`, `CPU`, `CUDA`, and the
-// providers tried with why any failed (issue 15). No `vscode` import, so it is unit-tested.
+// Where the model runs, in the words the status bar, the Model view and the viewer's report line use: `WebGPU · fp16`,
+// `CPU`, `CUDA`, and the providers tried with why any failed (issue 15). Shared by the extension and the webviews.
 //
 // The attempts are listed as they happened, so one provider can appear twice: with `dtype` auto on an adapter
 // without shader-f16 (SwiftShader), WebGPU first fails on the fp16 graphs ("fp16 graphs: …") and then runs fp32.
 
-import type { ExecutionProviderChoice, ProviderAttempt, ProviderReport } from '../../shared/modelhost-protocol';
+import type { ExecutionProviderChoice, ProviderAttempt, ProviderReport } from './modelhost-protocol';
 
 const NAMES: Record<ExecutionProviderChoice, string> = {
   auto: 'auto',
