@@ -17,7 +17,7 @@ const NAMES: Record<ExecutionProviderChoice, string> = {
 
 /** `webgpu` → `WebGPU`; an unknown name is shown as it came. */
 export function providerName(provider: string): string {
-  return NAMES[provider as ExecutionProviderChoice] ?? provider;
+  return Object.hasOwn(NAMES, provider) ? NAMES[provider as ExecutionProviderChoice] : provider;
 }
 
 /** What runs: `WebGPU · fp16`, `WebGPU`, `CPU` (fp32, the default, is not named). */

@@ -10,6 +10,7 @@ describe('shared/provider-label', () => {
     assert.equal(providerName('dml'), 'DirectML');
     assert.equal(providerName('coreml'), 'CoreML');
     assert.equal(providerName('tpu'), 'tpu', 'an unknown name as it came');
+    assert.equal(providerName('constructor'), 'constructor');
   });
 
   it('lists every attempt, the same provider twice when the fp16 graphs failed first', () => {
