@@ -1,7 +1,7 @@
 // End-to-end harness: the packaged extension in a real VS Code (code-server 4.100.3 = VS Code 1.100.3), driven by
 // playwright-core and Debian's Chromium. One code-server serves a whole run (started on first use, stopped by the
-// root hook in hooks.ts); every `Session` is its own browser, workspace and extension-host window, so specs do not
-// share state. `test/e2e/run.sh` prepares what this needs and passes it in the environment (see `e2eEnv`).
+// root hook in hooks.ts; a spec that needs another environment gets a second one, `SessionOptions.server`); every
+// `Session` is its own browser, workspace and extension-host window, so specs do not share state. `test/e2e/run.sh` prepares what this needs and passes it in the environment (see `e2eEnv`).
 //
 //   const ws = makeWorkspace('viewer', { 'ct.nii.gz': { copy: sample('head_ct_invesalius.nii.gz') } });
 //   const s = await Session.open({ name: 'viewer', workspace: ws });
@@ -68,47 +68,67 @@ export interface Server {
   extensionsDir: string;
 }
 
-let server: Promise<Server> | undefined;
+/**
+ * A code-server of its own for specs that need its processes (extension host, model host) to see another
+ * environment, e.g. the software Vulkan that gives WebGPU an adapter (model-webgpu.e2e.ts). Its profile, scratch
+ * folder and logs are named after `name`; the default server is left as it is.
+ */
+export interface ServerOptions {
+  name: string;
+  /** Added to code-server's environment (and so to the extension host and the model host it starts). */
+  env: Record<string, string>;
+}
 
-/** The run's code-server with the VSIX installed in a fresh profile, started on first call. */
-export function sharedServer(): Promise<Server> {
-  server ??= (async () => {
-    const env = e2eEnv();
-    if (!fs.existsSync(env.vsix)) {
-      throw new Error(`${env.vsix} does not exist: run the suite with \`npm run test:e2e\` (it packages the VSIX first)`);
-    }
-    const bin = await ensureCodeServer();
-    const root = path.join(env.root, 'code-server');
-    fs.rmSync(root, { recursive: true, force: true });
-    fs.mkdirSync(root, { recursive: true });
-    const profile = prepareProfile({ bin, root, vsix: env.vsix, log: () => {} });
-    const cs = await startCodeServer({ bin, root, ...profile });
-    // Ctrl-C or a CI timeout ends Node without 'exit' handlers; code-server runs in its own process group, so it
-    // would outlive us.
-    for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
-      process.once(sig, () => {
-        cs.kill();
-        process.exit(code);
-      });
-    }
-    return { cs, ...profile };
-  })();
+const servers = new Map<string, Promise<Server>>();
+
+/**
+ * The run's code-server with the VSIX installed in a fresh profile, started on first call; with `options`, the one of
+ * that name (started with its extra environment on first call).
+ */
+export function sharedServer(options?: ServerOptions): Promise<Server> {
+  const name = options?.name ?? '';
+  let server = servers.get(name);
+  if (!server) {
+    server = (async () => {
+      const env = e2eEnv();
+      if (!fs.existsSync(env.vsix)) {
+        throw new Error(`${env.vsix} does not exist: run the suite with \`npm run test:e2e\` (it packages the VSIX first)`);
+      }
+      const bin = await ensureCodeServer();
+      const root = path.join(env.root, name ? `code-server-${name}` : 'code-server');
+      fs.rmSync(root, { recursive: true, force: true });
+      fs.mkdirSync(root, { recursive: true });
+      const profile = prepareProfile({ bin, root, vsix: env.vsix, log: () => {} });
+      const cs = await startCodeServer({ bin, root, ...profile, ...(options ? { env: options.env } : {}) });
+      // Ctrl-C or a CI timeout ends Node without 'exit' handlers; code-server runs in its own process group, so it
+      // would outlive us.
+      for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+        process.once(sig, () => {
+          cs.kill();
+          process.exit(code);
+        });
+      }
+      return { cs, ...profile };
+    })();
+    servers.set(name, server);
+  }
   return server;
 }
 
-/** Stop the shared code-server (and every process it started) and keep its logs with the artifacts. */
-export async function stopSharedServer(): Promise<void> {
-  if (!server) return;
-  const s = await server.catch(() => undefined);
-  server = undefined;
-  if (!s) return;
-  await s.cs.stop();
-  const env = e2eEnv();
-  const dest = path.join(env.artifacts, 'code-server');
-  fs.mkdirSync(dest, { recursive: true });
-  fs.copyFileSync(s.cs.logFile, path.join(dest, 'code-server.log'));
-  const logs = path.join(s.userDataDir, 'logs');
-  if (fs.existsSync(logs)) fs.cpSync(logs, path.join(dest, 'logs'), { recursive: true });
+/** Stop every code-server of the run (and every process each started) and keep their logs with the artifacts. */
+export async function stopSharedServers(): Promise<void> {
+  const all = [...servers];
+  servers.clear();
+  for (const [name, server] of all) {
+    const s = await server.catch(() => undefined);
+    if (!s) continue;
+    await s.cs.stop();
+    const dest = path.join(e2eEnv().artifacts, name ? `code-server-${name}` : 'code-server');
+    fs.mkdirSync(dest, { recursive: true });
+    fs.copyFileSync(s.cs.logFile, path.join(dest, 'code-server.log'));
+    const logs = path.join(s.userDataDir, 'logs');
+    if (fs.existsSync(logs)) fs.cpSync(logs, path.join(dest, 'logs'), { recursive: true });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -146,6 +166,8 @@ export interface SessionOptions {
   disable3d?: boolean;
   chromiumArgs?: string[];
   viewport?: { width: number; height: number };
+  /** Open the workspace in the code-server of this name and environment instead of the default one. */
+  server?: ServerOptions;
 }
 
 /** Sessions not closed yet, for the failure screenshots taken by hooks.ts. */
@@ -177,7 +199,7 @@ export class Session {
   /** Launch Chromium on the workspace and wait for the workbench. */
   static async open(options: SessionOptions): Promise<Session> {
     const env = e2eEnv();
-    const srv = await sharedServer();
+    const srv = await sharedServer(options.server);
     const artifacts = path.join(env.artifacts, options.name);
     fs.rmSync(artifacts, { recursive: true, force: true });
     fs.mkdirSync(artifacts, { recursive: true });

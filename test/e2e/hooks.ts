@@ -1,7 +1,7 @@
 // Mocha root hooks for the end-to-end suite: a failing test leaves a screenshot of every open session, and whatever a
-// spec started in the shared code-server is stopped once all specs are done, pass or fail (harness.ts also kills it
+// spec started in the shared code-servers is stopped once all specs are done, pass or fail (harness.ts also kills it
 // if the process exits early).
-import { screenshotOpenSessions, stopSharedServer } from './harness';
+import { screenshotOpenSessions, stopSharedServers } from './harness';
 
 export const mochaHooks = {
   async afterEach(this: Mocha.Context) {
@@ -10,6 +10,6 @@ export const mochaHooks = {
 
   async afterAll(this: Mocha.Context) {
     this.timeout(60_000);
-    await stopSharedServer();
+    await stopSharedServers();
   },
 };

@@ -12,6 +12,7 @@
 
 import type { ModelPanelState, RunInfo, RunResultInfo, RunStage, SuggestedQuestion } from '../../src/shared/protocol';
 import { choiceLetter } from '../../src/shared/multiple-choice';
+import { providerName } from '../../src/shared/provider-label';
 import { el } from '../common/element';
 import type { Viewer } from '../viewer/viewer';
 
@@ -46,12 +47,12 @@ function ms(v: number): string {
   return v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`;
 }
 
-/** "ctlens-tghmoe-demo 1.0 · CPU · vision 51 ms · prefill 20 ms · 192 tokens in 504 ms (379 tokens/s) · greedy" */
+/** "ctlens-tghmoe-demo 1.0 · CPU (or WebGPU, CUDA) · vision 51 ms · prefill 20 ms · 192 tokens in 504 ms (379 tokens/s) · greedy" */
 export function resultLine(r: RunResultInfo): string {
   const t = r.timings;
   const parts = [
     `${r.model} ${r.version}`,
-    r.provider.toUpperCase(),
+    providerName(r.provider),
     `vision ${ms(t.visionMs)}`,
     `prefill ${ms(t.prefillMs)}`,
     `${t.newTokens} tokens in ${ms(t.decodeMs)}${t.tokensPerSecond > 0 ? ` (${t.tokensPerSecond.toFixed(0)} tokens/s)` : ''}`,

@@ -9,6 +9,7 @@ import { describeError, ModelError } from '../../core/model/errors';
 import { readModelPackage, type ModelPackage } from '../../core/model/package';
 import { preprocessVolume } from '../../core/model/preprocess';
 import type { RunInfo, RunStage, SuggestedQuestion } from '../../shared/protocol';
+import { providerLabel } from '../../shared/provider-label';
 import type { ViewerProvider, VolumeDocument } from '../editor/viewer-provider';
 import { registerModelCommands } from './model-commands';
 import { decodingLabel, generationOptions, modelTarget, type ModelTarget } from './model-settings';
@@ -50,6 +51,14 @@ export class ModelFeature implements vscode.Disposable {
       modulePath: context.asAbsolutePath('dist/modelhost.js'),
       log: (line) => log.info(line),
     });
+    // One line per load, whatever started it (a run, Load Model, a changed setting). It names what runs, not the
+    // providers tried: when `auto` fell back, the model host has already logged its one `running on …` line saying
+    // why (src/modelhost/backend.ts), and the status bar and the Model view list the attempts (issue 15).
+    this.service.onDidChangeStatus((status) => {
+      if (status.state !== 'ready' || status.load.reused) return;
+      const { load } = status;
+      log.info(`model ${load.model.name} ${load.model.version} loaded on ${providerLabel(load.provider)} in ${Math.round(load.loadMs)} ms`);
+    });
     this.service.onCrash((error) => {
       log.error(error.message);
       void vscode.window.showErrorMessage(`CT Lens: ${error.message}`, 'Show Log').then((pick) => pick && log.show());
@@ -75,7 +84,7 @@ export class ModelFeature implements vscode.Disposable {
       this.bridge,
       this.runsChanged,
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration('ctlens.modelPath') || e.affectsConfiguration('ctlens.executionProvider')) this.settingsChanged();
+        if (['ctlens.modelPath', 'ctlens.executionProvider', 'ctlens.dtype'].some((k) => e.affectsConfiguration(k))) this.settingsChanged();
       }),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.settingsChanged()),
       ...registerModelCommands(context, this, viewer, log),
@@ -144,9 +153,7 @@ export class ModelFeature implements vscode.Disposable {
         { location: vscode.ProgressLocation.Notification, title: `CT Lens: loading ${pathName(target.packageDir)}…` },
         () => this.service.ensureLoaded(target),
       );
-      const attempts = load.provider.attempts.map((a) => `${a.provider} ${a.ok ? 'ok' : `failed (${a.error ?? ''})`}`).join(', ');
-      this.log.info(`model ${load.model.name} ${load.model.version} loaded on ${load.provider.used} in ${Math.round(load.loadMs)} ms (${attempts})`);
-      if (announce) void vscode.window.showInformationMessage(`CT Lens: ${load.model.name} is loaded (${load.provider.used}).`);
+      if (announce) void vscode.window.showInformationMessage(`CT Lens: ${load.model.name} is loaded (${providerLabel(load.provider)}).`);
       return true;
     } catch (error) {
       const message = describeError(error);

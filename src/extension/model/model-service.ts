@@ -4,7 +4,7 @@
 //
 // - Lazy: nothing is spawned until a run (or "Load Model") needs it.
 // - One load at a time; a second caller waits for the same load. Asking for another package or provider loads that
-//   one (the host releases the old sessions).
+//   one (the host releases the old sessions); so does another dtype (ctlens.dtype).
 // - Crashes: the client restarts the host and reloads the package itself; listeners get the error to show. When the
 //   client gives up (repeated crashes), the next request starts a fresh client — the user's next click is the retry.
 // - dispose() stops the host (extension deactivation).
@@ -97,7 +97,7 @@ export class ModelService {
     if (this.loading?.key === key) return this.loading.promise;
     const client = this.ensureClient();
     this.setStatus({ state: 'loading', target });
-    const promise = client.load({ packageDir: target.packageDir, executionProvider: target.executionProvider }).then(
+    const promise = client.load({ packageDir: target.packageDir, executionProvider: target.executionProvider, dtype: target.dtype }).then(
       (load) => {
         if (this.loading?.promise === promise) {
           this.loading = null;

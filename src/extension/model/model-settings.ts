@@ -7,10 +7,13 @@
 //   workspace values of restricted settings in untrusted workspaces; this module applies the same rule itself so it
 //   holds whatever VS Code version runs it.
 // - ctlens.executionProvider: auto | cuda | webgpu | dml | coreml | cpu.
+// - ctlens.dtype: auto | fp32 | fp16 (src/core/model/dtype.ts; auto = fp16 on WebGPU where the package has
+//   onnx/*_fp16.onnx, else fp32), sent to the host as LoadParams.dtype.
 // - ctlens.maxNewTokens, ctlens.temperature (0 = greedy, the default), ctlens.topP, ctlens.repetitionPenalty: null
 //   or 0 means "the package's generation_config.json", so a run in VS Code and `ctlens report` agree by default.
 
 import * as path from 'node:path';
+import { MODEL_DTYPES, type ModelDtype } from '../../core/model/dtype';
 import type { ExecutionProviderChoice, GenerationOptions } from '../../shared/modelhost-protocol';
 
 export const EXECUTION_PROVIDERS: readonly ExecutionProviderChoice[] = ['auto', 'cuda', 'webgpu', 'dml', 'coreml', 'cpu'];
@@ -34,6 +37,7 @@ export interface ModelTarget {
   packageDir: string;
   source: ModelPathSource;
   executionProvider: ExecutionProviderChoice;
+  dtype: ModelDtype;
   /** Set when a workspace asked for a package that was not used (untrusted workspace). */
   ignored?: string;
 }
@@ -61,18 +65,20 @@ function resolvePath(p: string, loc: ModelLocation): string {
 export function modelTarget(config: ModelConfigAccess, loc: ModelLocation): ModelTarget {
   const ep = config.get<string>('executionProvider');
   const executionProvider = EXECUTION_PROVIDERS.includes(ep as ExecutionProviderChoice) ? (ep as ExecutionProviderChoice) : 'auto';
+  const dt = config.get<string>('dtype');
+  const dtype = MODEL_DTYPES.includes(dt as ModelDtype) ? (dt as ModelDtype) : 'auto';
   const inspected = config.inspect<string>('modelPath');
   const workspace = cleanPath(inspected?.workspaceFolderValue) ?? cleanPath(inspected?.workspaceValue);
   const user = cleanPath(inspected?.globalValue);
-  if (workspace && loc.trusted) return { packageDir: resolvePath(workspace, loc), source: 'workspace', executionProvider };
+  if (workspace && loc.trusted) return { packageDir: resolvePath(workspace, loc), source: 'workspace', executionProvider, dtype };
   const ignored = workspace && !loc.trusted ? workspace : undefined;
-  if (user) return { packageDir: resolvePath(user, loc), source: 'user', executionProvider, ...(ignored ? { ignored } : {}) };
-  return { packageDir: loc.bundledDir, source: 'bundled', executionProvider, ...(ignored ? { ignored } : {}) };
+  if (user) return { packageDir: resolvePath(user, loc), source: 'user', executionProvider, dtype, ...(ignored ? { ignored } : {}) };
+  return { packageDir: loc.bundledDir, source: 'bundled', executionProvider, dtype, ...(ignored ? { ignored } : {}) };
 }
 
-/** The key under which a loaded model is reused: same folder, same provider. */
-export function targetKey(t: Pick<ModelTarget, 'packageDir' | 'executionProvider'>): string {
-  return `${path.resolve(t.packageDir)}\u0000${t.executionProvider}`;
+/** The key under which a loaded model is reused: same folder, same provider, same dtype. */
+export function targetKey(t: Pick<ModelTarget, 'packageDir' | 'executionProvider' | 'dtype'>): string {
+  return `${path.resolve(t.packageDir)}\u0000${t.executionProvider}\u0000${t.dtype}`;
 }
 
 function positive(value: unknown): number | undefined {

@@ -1,8 +1,10 @@
-// The CT Lens status bar item: which model is loaded and where it runs (hover: the providers tried and the load
-// time), a spinner while it loads, an error colour when it failed. Clicking it opens the Model view.
+// The CT Lens status bar item: which model is loaded and where it runs (`WebGPU · fp16`, `CPU`; hover: the
+// providers tried, with why any failed, and the load time), a spinner while it loads, an error colour when it
+// failed. Clicking it opens the Model view.
 
 import * as vscode from 'vscode';
 import type { ModelService, ModelStatus } from './model-service';
+import { attemptLine, providerLabel, providerName } from '../../shared/provider-label';
 import { pathName } from './report-markdown';
 
 export function createModelStatusBar(service: ModelService): vscode.Disposable {
@@ -29,13 +31,18 @@ function showStatus(item: vscode.StatusBarItem, status: ModelStatus): void {
       break;
     case 'loading':
       item.text = `$(sync~spin) ${pathName(status.target.packageDir)}`;
-      item.tooltip = `CT Lens: loading ${status.target.packageDir} (${status.target.executionProvider})`;
+      item.tooltip = `CT Lens: loading ${status.target.packageDir} (${providerName(status.target.executionProvider)}${status.target.dtype !== 'auto' ? `, ${status.target.dtype}` : ''})`;
       break;
     case 'ready': {
       const { load } = status;
-      item.text = `$(hubot) ${load.model.name} · ${load.provider.used.toUpperCase()}`;
-      const tried = load.provider.attempts.map((a) => `${a.provider}: ${a.ok ? 'ok' : (a.error ?? 'failed')}`).join('; ');
-      item.tooltip = `CT Lens model ${load.model.name} ${load.model.version} on ${load.provider.used} (asked: ${load.provider.requested}; ${tried}). Loaded in ${Math.round(load.loadMs)} ms.`;
+      const runs = providerLabel(load.provider);
+      item.text = `$(hubot) ${load.model.name} · ${runs}`;
+      item.tooltip = [
+        `CT Lens model ${load.model.name} ${load.model.version} on ${runs} (asked: ${providerName(load.provider.requested)}), loaded in ${Math.round(load.loadMs)} ms.`,
+        'Providers tried:',
+        ...load.provider.attempts.map((a) => `• ${attemptLine(a)}`),
+        'Click for the Model view.',
+      ].join('\n');
       break;
     }
     case 'failed':

@@ -1,6 +1,6 @@
 // The Model view in the CT Lens activity-bar container: which package the settings select (name, version, card
-// summary, what it was trained on, its TGH-MoE shape), whether it is loaded, on which execution provider and how long
-// loading took. Its title bar has Choose Model Package… (trusted workspaces only), Load Model and Use Bundled Model.
+// summary, what it was trained on, its TGH-MoE shape), whether it is loaded, on which execution provider and dtype
+// (`WebGPU · fp16`) with the providers tried beneath it (why any failed), and how long loading took. Its title bar has Choose Model Package… (trusted workspaces only), Load Model and Use Bundled Model.
 
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import { describeError } from '../../core/model/errors';
 import type { ModelPackage } from '../../core/model/package';
 import type { ModelFeature } from '../model/model-feature';
+import { attemptLine, attemptOutcome, providerLabel, providerName } from '../../shared/provider-label';
 import { cardSummary } from './model-card';
 
 export const MODEL_VIEW_ID = 'ctlens.model';
@@ -18,6 +19,8 @@ interface Row {
   tooltip?: string | vscode.MarkdownString;
   icon?: string;
   command?: vscode.Command;
+  /** Shown expanded beneath the row. */
+  children?: Row[];
 }
 
 export class ModelViewProvider implements vscode.TreeDataProvider<Row>, vscode.Disposable {
@@ -47,7 +50,10 @@ export class ModelViewProvider implements vscode.TreeDataProvider<Row>, vscode.D
   }
 
   getTreeItem(row: Row): vscode.TreeItem {
-    const item = new vscode.TreeItem(row.label, vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(
+      row.label,
+      row.children?.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None,
+    );
     item.description = row.description;
     item.tooltip = row.tooltip;
     if (row.icon) item.iconPath = new vscode.ThemeIcon(row.icon);
@@ -56,7 +62,7 @@ export class ModelViewProvider implements vscode.TreeDataProvider<Row>, vscode.D
   }
 
   async getChildren(row?: Row): Promise<Row[]> {
-    if (row) return [];
+    if (row) return row.children ?? [];
     const status = this.model.service.status;
     const target = this.model.target();
     const rows: Row[] = [];
@@ -102,20 +108,31 @@ export class ModelViewProvider implements vscode.TreeDataProvider<Row>, vscode.D
         rows.push({ label: 'Not loaded', description: 'loads on the first report or question', icon: 'circle-outline', command: { title: 'Load', command: 'ctlens.loadModel' } });
         break;
       case 'loading':
-        rows.push({ label: 'Loading…', description: status.target.executionProvider, icon: 'sync~spin' });
+        rows.push({
+          label: 'Loading…',
+          description: `${providerName(status.target.executionProvider)}${status.target.dtype !== 'auto' ? ` · ${status.target.dtype}` : ''}`,
+          icon: 'sync~spin',
+        });
         break;
       case 'failed':
         rows.push({ label: 'Failed to load', description: status.error, icon: 'error', tooltip: status.error, command: { title: 'Retry', command: 'ctlens.loadModel' } });
         break;
       case 'ready': {
         const { load } = status;
-        const attempts = load.provider.attempts.map((a) => `${a.provider}: ${a.ok ? `ok (${Math.round(a.ms)} ms)` : `not available — ${a.error ?? 'failed'}`}`);
+        // Every attempt, in order: `auto` on Linux without CUDA reads "CUDA: not used — …" then "WebGPU: ok".
+        const attempts = load.provider.attempts.map((a): Row => ({
+          label: providerName(a.provider),
+          description: attemptOutcome(a),
+          icon: a.ok ? 'pass' : 'circle-slash',
+          tooltip: attemptLine(a),
+        }));
         rows.push(
           {
             label: 'Execution provider',
-            description: `${load.provider.used}${load.provider.requested !== load.provider.used ? ` (asked: ${load.provider.requested})` : ''}`,
+            description: `${providerLabel(load.provider)}${load.provider.requested !== load.provider.used ? ` (asked: ${providerName(load.provider.requested)})` : ''}`,
             icon: load.provider.used === 'cpu' ? 'server-process' : 'zap',
-            tooltip: attempts.join('\n'),
+            tooltip: ['Providers tried:', ...load.provider.attempts.map(attemptLine)].join('\n'),
+            children: attempts,
           },
           { label: 'Load time', description: `${Math.round(load.loadMs)} ms${load.reused ? ' (reused)' : ''}`, icon: 'clock' },
         );

@@ -14,7 +14,7 @@ function service(log: string[] = []): ModelService {
   });
 }
 
-const TARGET: ModelTarget = { packageDir: DEMO_PACKAGE, source: 'bundled', executionProvider: 'cpu' };
+const TARGET: ModelTarget = { packageDir: DEMO_PACKAGE, source: 'bundled', executionProvider: 'cpu', dtype: 'auto' };
 
 function alive(pid: number): boolean {
   try {
@@ -48,6 +48,16 @@ describe('extension/model/model-service (real host process)', function () {
     const r = await s.generate({ task: 'report', pixelValues: input.pixelValues, geometry: input.geometry, options: { maxNewTokens: 8 } });
     assert.equal(r.timings.newTokens, 8);
     assert.equal(r.model.name, 'ctlens-tghmoe-demo');
+  });
+
+  it('sends ctlens.dtype with the load: another dtype is another load, fp16 without the graphs is refused', async () => {
+    s = service();
+    const auto = await s.ensureLoaded(TARGET);
+    assert.equal(auto.provider.dtype, 'fp32', 'auto is fp32 on the CPU');
+    const fp32 = await s.ensureLoaded({ ...TARGET, dtype: 'fp32' });
+    assert.notEqual(fp32, auto);
+    assert.equal(fp32.reused, false, 'the host loaded again');
+    await assert.rejects(s.ensureLoaded({ ...TARGET, dtype: 'fp16' }), /MissingFile: dtype fp16 was asked for, but the package has no onnx\/\*_fp16\.onnx/);
   });
 
   it('reports a package that cannot load as a failed status, then loads a good one', async () => {
