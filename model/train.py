@@ -28,6 +28,7 @@ from .ct_data import build_ct_data
 from .loop import log
 from .preprocess import PreprocessConfig
 from .presets import PRESETS
+from . import stages
 from .stages import Variant, train_ct, train_stage0, train_stage3
 from .vocabulary import build_tokenizer
 
@@ -70,11 +71,18 @@ def main(argv=None) -> int:
     if a.data_only:
         build_ct_data(preset, "train", preset.train_cases, data_dir)
         return 0
-    stage0 = train_stage0(preset, tok, run)
-    data = build_ct_data(preset, "train", preset.train_cases, data_dir)
-    final = train_ct(preset, tok, run, stage0, data, Variant(), preset.stage1_steps, preset.stage2_steps, data_dir)
-    if preset.stage3_steps > 0:
-        final = train_stage3(preset, tok, run, final, data)
+    if preset.stage3_from:
+        # A continuation of another run: its stage 3 starts from that run's checkpoint and trains on that run's data
+        # (stages 0–2 here would be unused).
+        data = build_ct_data(preset, "train", preset.train_cases,
+                             os.path.join(stages.RUNS, os.path.dirname(preset.stage3_from), "data"))
+        final = train_stage3(preset, tok, run, None, data)
+    else:
+        stage0 = train_stage0(preset, tok, run)
+        data = build_ct_data(preset, "train", preset.train_cases, data_dir)
+        final = train_ct(preset, tok, run, stage0, data, Variant(), preset.stage1_steps, preset.stage2_steps, data_dir)
+        if preset.stage3_steps > 0:
+            final = train_stage3(preset, tok, run, final, data)
     log(f"training finished in {(time.time() - t0) / 60:.1f} min (this invocation) → {final}")
     if a.package:
         from .export import export_package  # onnx is loaded only when a package is written (export needs no train)

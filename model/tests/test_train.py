@@ -120,17 +120,16 @@ def test_stage3_from_another_run_with_finding_evidence_and_its_scores(tmp_path, 
 
     first = tmp_path / "runs" / "first"
     assert T.main(["--preset", "tiny", "--out", str(first), "--threads", "1"]) == 0
+    capsys.readouterr()
     monkeypatch.setattr(S, "RUNS", str(tmp_path / "runs"))
     tiny_ev = dataclasses.replace(PRESETS["tiny"], name="tiny_ev", stage3_steps=2, stage3_from="first/stage2.pt",
                                   finding_evidence=True, stage3_windows=[[-600.0, 1500.0], [40.0, 400.0], [-950.0, 100.0]])
     monkeypatch.setitem(PRESETS, "tiny_ev", tiny_ev)
-    second = tmp_path / "second"
-    second.mkdir()
-    for f in ("stage0.pt", "stage1.pt", "stage2.pt"):  # the run's own stages exist, so only stage 3 runs
-        os.link(first / f, second / f)
-    os.symlink(first / "data", second / "data")
+    second = tmp_path / "second"  # empty: a continuation trains no stages 0-2 and reads the first run's data
     assert T.main(["--preset", "tiny_ev", "--out", str(second), "--threads", "1"]) == 0
-    assert f"stage3 from {first / 'stage2.pt'}" in capsys.readouterr().out
+    log = capsys.readouterr().out
+    assert f"stage3 from {first / 'stage2.pt'}" in log and "stage0 step" not in log and "stage1 step" not in log
+    assert sorted(os.listdir(second)) == ["stage3.pt"]
     s3 = torch.load(second / "stage3.pt")
     assert s3["config"]["finding_evidence"] is True
     assert s3["model"]["finding_evidence.weight"].abs().sum() > 0  # zero at the start, trained since
