@@ -13,7 +13,7 @@
 //   await s.close();
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { chromium, type BrowserContext, type FrameLocator, type Locator, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Frame, type FrameLocator, type Locator, type Page } from 'playwright-core';
 import {
   ensureCodeServer,
   openInConnectedWindow,
@@ -484,6 +484,18 @@ export class Session {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Assertions that wait
+
+/** The webview frame (any of them: editor or sidebar) whose document holds `selector`. */
+export async function frameWith(s: Session, selector: string, timeoutMs = 60_000): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const f of s.page.frames()) {
+      if (await f.locator(selector).count().catch(() => 0)) return f;
+    }
+    if (Date.now() > deadline) throw new Error(`no webview shows ${selector} after ${timeoutMs} ms`);
+    await s.page.waitForTimeout(250);
+  }
+}
 
 /**
  * Poll `locator`'s attribute until it equals `expected` (or satisfies it, for a function); returns the value.

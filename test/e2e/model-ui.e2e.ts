@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Frame, Locator } from 'playwright-core';
 import { predictedChoice } from '../../src/core/eval/metrics';
-import { makeWorkspace, REPO_ROOT, Session, waitForAttribute } from './harness';
+import { frameWith, makeWorkspace, REPO_ROOT, Session, waitForAttribute } from './harness';
 
 const PHANTOMS = path.join(REPO_ROOT, 'test', 'fixtures', 'phantoms');
 const VOLUME = 'fixture-00.nii.gz';
@@ -38,17 +38,6 @@ function cli<T>(...args: string[]): T {
   return JSON.parse(out.trim().split('\n').pop()!) as T;
 }
 
-/** The webview frame (any of them: editor or sidebar) whose document holds `selector`. */
-async function frameWith(s: Session, selector: string, timeoutMs = 60_000): Promise<Frame> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    for (const f of s.page.frames()) {
-      if (await f.locator(selector).count().catch(() => 0)) return f;
-    }
-    if (Date.now() > deadline) throw new Error(`no webview shows ${selector} after ${timeoutMs} ms`);
-    await s.page.waitForTimeout(250);
-  }
-}
 
 /** Pixels (RGBA, any channel) that differ by more than `tolerance` between two PNGs of the same size. */
 async function changedPixels(s: Session, a: Buffer, b: Buffer, tolerance = 8): Promise<{ changed: number; total: number }> {

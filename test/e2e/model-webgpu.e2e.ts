@@ -15,8 +15,8 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Frame } from 'playwright-core';
-import { webGpuEnv } from '../core/model/software-vulkan';
-import { makeWorkspace, REPO_ROOT, Session, waitForAttribute } from './harness';
+import { webGpuEnvOrSkip } from '../core/model/software-vulkan';
+import { frameWith, makeWorkspace, REPO_ROOT, Session, waitForAttribute } from './harness';
 
 const VOLUME = 'fixture-00.nii.gz';
 const PHANTOM = path.join(REPO_ROOT, 'test', 'fixtures', 'phantoms', VOLUME);
@@ -34,17 +34,6 @@ function cudaInstalled(): boolean {
   return fs.existsSync(path.join(bin, 'libonnxruntime_providers_cuda.so'));
 }
 
-/** The webview frame (editor or sidebar) whose document holds `selector`. */
-async function frameWith(s: Session, selector: string, timeoutMs = 60_000): Promise<Frame> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    for (const f of s.page.frames()) {
-      if (await f.locator(selector).count().catch(() => 0)) return f;
-    }
-    if (Date.now() > deadline) throw new Error(`no webview shows ${selector} after ${timeoutMs} ms`);
-    await s.page.waitForTimeout(250);
-  }
-}
 
 describe('model on WebGPU in VS Code (code-server, software Vulkan)', function () {
   this.timeout(600_000);
@@ -54,12 +43,7 @@ describe('model on WebGPU in VS Code (code-server, software Vulkan)', function (
   const ep = cudaInstalled() ? 'webgpu' : 'auto';
 
   before(async function () {
-    const got = await webGpuEnv();
-    if ('why' in got) {
-      if (process.env.CTLENS_REQUIRE_BROWSER) throw new Error(`CTLENS_REQUIRE_BROWSER is set but ${got.why}`);
-      console.log(`      skipped: ${got.why}`);
-      return this.skip();
-    }
+    const got = { env: await webGpuEnvOrSkip(this) };
     const env = Object.fromEntries(VULKAN_VARS.map((k) => [k, got.env[k] ?? '']));
     ws = makeWorkspace('model-webgpu', {
       [VOLUME]: { copy: PHANTOM },

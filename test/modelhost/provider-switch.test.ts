@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ModelHostClient } from '../../src/modelhost/client';
 import type { ExecutionProviderChoice, GenerateParams } from '../../src/shared/modelhost-protocol';
-import { webGpuEnv } from '../core/model/software-vulkan';
+import { webGpuEnvOrSkip } from '../core/model/software-vulkan';
 import { DEMO_PACKAGE, modelInput, REPO } from '../core/model/package-fixture';
 
 /** VmRSS of a process in MB (Linux), or null elsewhere. */
@@ -74,12 +74,7 @@ describe('modelhost: switching provider while running', function () {
   });
 
   it('cpu → webgpu → cpu: same report on both, WebGPU sessions freed (RSS back within 10 %)', async function () {
-    const got = await webGpuEnv();
-    if ('why' in got) {
-      if (process.env.CTLENS_REQUIRE_BROWSER) throw new Error(`CTLENS_REQUIRE_BROWSER is set but ${got.why}`);
-      console.log(`      skipped: ${got.why}`);
-      return this.skip();
-    }
+    const got = { env: await webGpuEnvOrSkip(this) };
     const logs: string[] = [];
     c = client(got.env, logs);
     const t0 = performance.now();

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import type { ProviderReport } from '../../../src/shared/modelhost-protocol';
 import { REPO } from './package-fixture';
 import { assertGreedy, maxAbsDiff, refs, type GreedyRun } from './parity-references';
-import { webGpuEnv } from './software-vulkan';
+import { webGpuEnvOrSkip } from './software-vulkan';
 
 /** Stated tolerances on WebGPU (fp32): measured worst on SwiftShader is printed by the suite. */
 export const WEBGPU_TOLERANCE = { logits: 1e-3, gates: 1e-4, features: 1e-4 };
@@ -60,12 +60,7 @@ describe('core/model parity with PyTorch on WebGPU (software Vulkan)', function 
   let child: { result: ChildResult; stderr: string; ms: number };
 
   before(async function () {
-    const got = await webGpuEnv();
-    if ('why' in got) {
-      if (process.env.CTLENS_REQUIRE_BROWSER) throw new Error(`CTLENS_REQUIRE_BROWSER is set but ${got.why}`);
-      console.log(`      skipped: ${got.why}`);
-      return this.skip();
-    }
+    const got = { env: await webGpuEnvOrSkip(this) };
     child = await runParityChild(got.env, 'auto', WEBGPU_SUBSET);
     console.log(`      ${WEBGPU_SUBSET.length} cases on ${child.result.provider.used} in ${(child.ms / 1000).toFixed(1)} s (load ${(child.result.loadMs / 1000).toFixed(1)} s)`);
   });

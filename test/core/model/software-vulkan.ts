@@ -47,3 +47,15 @@ export async function webGpuEnv(): Promise<{ env: NodeJS.ProcessEnv } | { why: s
   return probe.ok ? { env } : { why: `no WebGPU adapter with ${env.VK_ICD_FILENAMES}: ${probe.reason}` };
 }
 
+/**
+ * The software-Vulkan environment for a WebGPU test, or the calling test skipped with the reason — a failure instead
+ * under CTLENS_REQUIRE_BROWSER (CI), where a missing adapter is a broken machine, not an optional feature.
+ */
+export async function webGpuEnvOrSkip(test: Mocha.Context): Promise<NodeJS.ProcessEnv> {
+  const got = await webGpuEnv();
+  if (!('why' in got)) return got.env;
+  if (process.env.CTLENS_REQUIRE_BROWSER) throw new Error(`CTLENS_REQUIRE_BROWSER is set but ${got.why}`);
+  console.log(`      skipped: ${got.why}`);
+  test.skip();
+  throw new Error('unreachable: skip() throws');
+}
