@@ -187,7 +187,7 @@ export class ModelHostClient {
     } else if (this.running === p && p.sent && this.child?.connected) {
       this.post({ type: 'cancel', id: p.id });
       const child = this.child;
-      const graceMs = this.options.cancelGraceMs ?? 5000;
+      const graceMs = this.cancelGraceMs;
       p.cancelTimer = setTimeout(() => {
         if (this.running !== p || this.child !== child) return;
         this.options.log?.(`the model host did not stop within ${graceMs} ms of a cancel; restarting it`);
@@ -387,11 +387,9 @@ export class ModelHostClient {
       if (this.running) {
         const p = this.running;
         this.running = null;
-        this.settle(p, new ModelError('Aborted', `cancelled; the model host did not stop within ${this.options.cancelGraceMs ?? 5000} ms, so it was restarted`));
+        this.settle(p, new ModelError('Aborted', `cancelled; the model host did not stop within ${this.cancelGraceMs} ms, so it was restarted`));
       }
-      void this.ensureHost()
-        .catch((e) => this.options.log?.(`model host restart failed: ${e instanceof Error ? e.message : e}`))
-        .finally(() => void this.pump());
+      this.restartNow();
       return;
     }
     const now = Date.now();
@@ -422,7 +420,15 @@ export class ModelHostClient {
       for (const p of this.queue.splice(0)) this.settle(p, error);
       return;
     }
-    // Restart now (not lazily) so the model is loaded again before the user asks for the next report.
+    this.restartNow();
+  }
+
+  private get cancelGraceMs(): number {
+    return this.options.cancelGraceMs ?? 5000;
+  }
+
+  /** Starts a host now (not lazily), so the model is loaded again before the user asks for the next report. */
+  private restartNow(): void {
     void this.ensureHost()
       .catch((e) => this.options.log?.(`model host restart failed: ${e instanceof Error ? e.message : e}`))
       .finally(() => void this.pump());

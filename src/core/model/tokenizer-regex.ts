@@ -31,8 +31,9 @@ export function backtrackingRisk(pattern: string): string | null {
   const stack: Frame[] = [{ unbounded: false, alternation: false }];
   const starts: number[] = [];
   let i = 0;
-  // The atom just read: a group's frame (and where it opened), or a plain atom (a character, class or escape).
-  let last: { frame: Frame | null; start: number } | null = null;
+  // The group just closed (its frame and where it opened); null after any other atom, which a quantifier may repeat
+  // freely.
+  let last: { frame: Frame; start: number } | null = null;
   while (i < pattern.length) {
     const c = pattern[i];
     if (c === '\\') {
@@ -47,12 +48,12 @@ export function backtrackingRisk(pattern: string): string | null {
       } else {
         i += 2;
       }
-      last = { frame: null, start: i };
+      last = null;
       continue;
     }
     if (c === '[') {
       i = skipClass(pattern, i);
-      last = { frame: null, start: i };
+      last = null;
       continue;
     }
     if (c === '(') {
@@ -91,7 +92,7 @@ export function backtrackingRisk(pattern: string): string | null {
     }
     const q = readQuantifier(pattern, i);
     if (q) {
-      if (q.unbounded && last?.frame && (last.frame.unbounded || last.frame.alternation)) {
+      if (q.unbounded && last && (last.frame.unbounded || last.frame.alternation)) {
         const group = pattern.slice(last.start, q.end);
         const inner = last.frame.unbounded ? 'a repeated part' : 'alternatives';
         return `repeats a group that holds ${inner} (\`${group.length > 60 ? `${group.slice(0, 57)}...` : group}\`), which can take time exponential in the text's length`;
@@ -102,7 +103,7 @@ export function backtrackingRisk(pattern: string): string | null {
       continue;
     }
     i += 1;
-    last = { frame: null, start: i - 1 };
+    last = null;
   }
   return null;
 }
