@@ -1,8 +1,8 @@
 // Big volumes and many viewers in the extension host (issue 14): a generated 1024×1024×700 int16 .nii (1.37 GiB
 // of voxels) read and decoded the way the viewer provider does it — the whole file read (vscode.workspace.fs has no
-// partial read), one VolumeLoad, each viewer's subscription copying every slab it is sent (copySlab: what crosses
-// to the webview) — measuring the process's peak and settled RSS: one viewer, then ten at once, then all closed
-// and the document dropped. Also the refusal below the limit: the same file with ctlens.maxVolumeMB = 1024.
+// partial read), one VolumeLoad, each viewer's subscription the provider's SlabStream copying every slab it sends
+// (what crosses to the webview) — measuring the process's peak and settled RSS: one viewer, then ten at once, then
+// all closed and the document dropped. Also the refusal below the limit: the same file with ctlens.maxVolumeMB = 1024.
 // The webview processes are not measured here (that needs the VS Code harness: test/e2e).
 //   npm run bench -- big-volume        (CTLENS_BIG_DIMS=512,512,400 for a smaller run)
 // Each scenario runs in its own process so peak RSS is its own.
@@ -11,7 +11,8 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeNifti } from '../src/core/nifti';
-import { copySlab, VolumeLoad } from '../src/extension/editor/volume-load';
+import { SlabStream } from '../src/extension/editor/slab-stream';
+import { VolumeLoad } from '../src/extension/editor/volume-load';
 
 const ROOT = join(__dirname, '..');
 const DIMS = (process.env.CTLENS_BIG_DIMS ?? '1024,1024,700').split(',').map(Number) as [number, number, number];
@@ -73,25 +74,31 @@ async function openAndClose(viewers: number, maxVolumeMB: number): Promise<{ out
   });
   let sent = 0;
   const unsubscribe: (() => void)[] = [];
+  const streamsDrained: Promise<void>[] = [];
   const subscribeAll = () => {
     for (let v = 0; v < viewers; v++) {
-      unsubscribe.push(
-        load!.subscribe({
-          header: () => {},
-          // What the viewer provider posts per slab; the copy is the webview's to keep, so it is dropped here.
-          slices: (kStart, kEnd, data) => {
-            sent += copySlab(data, DIMS[0] * DIMS[1], kStart, kEnd).byteLength;
-          },
-          done: () => {},
-          error: () => {},
-        }),
-      );
+      // What the viewer provider subscribes (slab-stream.ts), to a webview that takes each message at once; the
+      // slab copies are the webview's to keep, so they are dropped here.
+      let drained!: () => void;
+      streamsDrained.push(new Promise<void>((r) => (drained = r)));
+      const stream = new SlabStream({
+        post: (m) => {
+          if (m.type === 'volumeSlices') sent += m.data.byteLength;
+        },
+        onDrained: () => drained(),
+      });
+      const stop = load!.subscribe(stream);
+      unsubscribe.push(() => {
+        stream.close();
+        stop();
+      });
     }
   };
   subscribeAll();
   let outcome: string;
   try {
     await load.done;
+    await Promise.all(streamsDrained); // every slab handed to its "webview"
     outcome = `opened in ${((performance.now() - t0) / 1000).toFixed(1)} s, ${(sent / MIB).toFixed(0)} MiB of slabs sent to ${viewers} viewer(s)`;
   } catch (e) {
     outcome = `refused: ${(e as { message?: string }).message}`;
