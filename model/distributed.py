@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from .batches import STAGE_CODE, collate, encode_sample
 from .checkpoints import checkpoint_model, save_checkpoint
 from .ct_data import build_ct_data
-from .loop import log, lr_at
+from .loop import log, lr_at, resumable_optimizer
 from .mllm import merge_image_features
 from .per_slice import frozen_prefix, trainable_suffix
 from .stages import Variant, calibrate_projector, train_stage0, transfer_from_stage0, upcycle_experts
@@ -262,17 +262,10 @@ def ddp_loop(name: str, path: str, model, groups: list[dict], steps: int, preset
     dcfg = cfg.distributed
     micro, accum = dcfg.micro_batch or preset.batch_reports, dcfg.grad_accum
     cuda = env.device.type == "cuda"
-    opt = torch.optim.AdamW(groups, weight_decay=0.01, foreach=True)
-    for g in opt.param_groups:
-        g["base_lr"] = g["lr"]
-    part, start = path + ".part", 0
-    if os.path.exists(part):
-        ck = torch.load(part, map_location="cpu")
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        start = ck["step"]
-        if env.main:
-            log(f"{name}: resuming at step {start}/{steps} (world {env.world})")
+    opt, start = resumable_optimizer(model, groups, path)
+    part = path + ".part"
+    if start and env.main:
+        log(f"{name}: resuming at step {start}/{steps} (world {env.world})")
     trainable = {id(p) for g in groups for p in g["params"]}
     for p in model.parameters():
         p.requires_grad_(id(p) in trainable)

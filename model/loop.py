@@ -24,19 +24,27 @@ def lr_at(step: int, total: int, warmup: int) -> float:
     return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
 
 
-def run_loop(name: str, path: str, model: CTLensMLLM, groups: list[dict], steps: int, preset: Preset,
-             step_fn, extra: dict) -> None:
-    """Generic resumable loop: ``step_fn(step) → (loss, info)``; checkpoints model + optimizer + step."""
+def resumable_optimizer(model, groups: list[dict], path: str) -> tuple[torch.optim.Optimizer, int]:
+    """AdamW over ``groups`` (each remembering its ``base_lr`` for the schedule), with model and optimizer state
+    resumed from ``<path>.part`` when a stage was interrupted: (optimizer, the step to start at)."""
     opt = torch.optim.AdamW(groups, weight_decay=0.01, foreach=True)  # one kernel per op type, not per tensor
     for g in opt.param_groups:
         g["base_lr"] = g["lr"]
-    start = 0
     part = path + ".part"
-    if os.path.exists(part):
-        ck = torch.load(part, map_location="cpu")
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        start = ck["step"]
+    if not os.path.exists(part):
+        return opt, 0
+    ck = torch.load(part, map_location="cpu")
+    model.load_state_dict(ck["model"])
+    opt.load_state_dict(ck["optimizer"])
+    return opt, ck["step"]
+
+
+def run_loop(name: str, path: str, model: CTLensMLLM, groups: list[dict], steps: int, preset: Preset,
+             step_fn, extra: dict) -> None:
+    """Generic resumable loop: ``step_fn(step) → (loss, info)``; checkpoints model + optimizer + step."""
+    opt, start = resumable_optimizer(model, groups, path)
+    part = path + ".part"
+    if start:
         log(f"{name}: resuming at step {start}/{steps}")
     model.train()
     t0, c0 = time.time(), time.process_time()

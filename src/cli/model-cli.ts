@@ -79,18 +79,12 @@ export function parseModelOptions(args: string[], io: CliIo, valueOptions: strin
       case '--model':
         out.model = path.resolve(io.cwd, value());
         break;
-      case '--ep': {
-        const v = value();
-        if (!PROVIDERS.includes(v as ExecutionProviderChoice)) throw new UsageError(`--ep must be one of ${PROVIDERS.join(' | ')}, got '${v}'`);
-        out.ep = v as ExecutionProviderChoice;
+      case '--ep':
+        out.ep = choiceOption('ep', value(), PROVIDERS);
         break;
-      }
-      case '--dtype': {
-        const v = value();
-        if (!MODEL_DTYPES.includes(v as ModelDtype)) throw new UsageError(`--dtype must be one of ${MODEL_DTYPES.join(' | ')}, got '${v}'`);
-        out.dtype = v as ModelDtype;
+      case '--dtype':
+        out.dtype = choiceOption('dtype', value(), MODEL_DTYPES);
         break;
-      }
       case '--threads':
         out.threads = integerOption('threads', value(), 1);
         break;
@@ -134,6 +128,12 @@ export function numberOption(name: string, text: string, check: (n: number) => b
 }
 
 /** An integer option (a count, a seed) of at least `min`. */
+/** `text` if it is one of `choices`, else the usage error naming them. */
+function choiceOption<T extends string>(name: string, text: string, choices: readonly T[]): T {
+  if (!(choices as readonly string[]).includes(text)) throw new UsageError(`--${name} must be one of ${choices.join(' | ')}, got '${text}'`);
+  return text as T;
+}
+
 export function integerOption(name: string, text: string, min: number): number {
   return numberOption(name, text, (n) => Number.isInteger(n) && n >= min, `an integer ≥ ${min}`);
 }
