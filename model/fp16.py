@@ -7,7 +7,9 @@ Debian has no onnxconverter-common; onnx 1.12 is enough:
   fp16's finite range: the decoder's -3.4e38 mask fill would otherwise become -inf), Cast(to=float) nodes;
 - the numerically sensitive ops stay float32 (KEEP_FP32): LayerNormalization and Softmax (variance and exp over
   a row lose the most in fp16), the routing's TopK (ties between experts multiply in fp16 and flip the top-k),
-  and the reductions and powers of the text guidance and router renormalisation; their float inputs get a Cast
+  the reductions and powers of the text guidance and router renormalisation, and 3D convolutions (the detail
+  branch, model/detail.py: an execution provider without 3D Conv hands the node to onnxruntime's CPU provider,
+  which has no float16 Conv on x86, so the session would fail); their float inputs get a Cast
   to float32 and their outputs a Cast back, and initializers only they read stay float32;
 - the graph's inputs and outputs keep their float32 declarations (a Cast after each input, before each output),
   so the runtime feeds and reads the same tensors as for the fp32 graphs, the KV cache included.
@@ -73,11 +75,15 @@ def convert_model(model: onnx.ModelProto, keep_fp32: frozenset[str] = KEEP_FP32)
     inputs = {i.name for i in g.input if i.type.tensor_type.elem_type == FLOAT}
     outputs = [o.name for o in g.output if o.type.tensor_type.elem_type == FLOAT]
     inits = {t.name: t for t in g.initializer}
+
+    def kept(n: onnx.NodeProto) -> bool:
+        return n.op_type in keep_fp32 or (n.op_type == "Conv" and n.input[1] in inits and len(inits[n.input[1]].dims) == 5)
+
     readers: dict[str, set[bool]] = {}  # initializer -> {is the reader kept in fp32}
     for n in g.node:
         for x in n.input:
             if x in inits:
-                readers.setdefault(x, set()).add(n.op_type in keep_fp32)
+                readers.setdefault(x, set()).add(kept(n))
 
     # Where each float tensor lives after conversion ("home" precision), before any casts.
     home: dict[str, int] = {name: FLOAT for name in inputs}
@@ -111,7 +117,7 @@ def convert_model(model: onnx.ModelProto, keep_fp32: frozenset[str] = KEEP_FP32)
     graph_outputs = set(outputs)
     renamed_outputs: dict[str, str] = {}
     for n in g.node:
-        keep = n.op_type in keep_fp32
+        keep = kept(n)
         want = FLOAT if keep else FLOAT16
         node = onnx.NodeProto()
         node.CopyFrom(n)

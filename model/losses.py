@@ -26,17 +26,19 @@ def lm_loss(model: CTLensMLLM, batch: dict, feats: torch.Tensor, embeds: torch.T
 
 
 def multitask_loss(model: CTLensMLLM, tokens: torch.Tensor, batches: list[dict], sparse: bool = True,
-                   findings: torch.Tensor | None = None, finding_weight: float = 0.0, gate_task_weight: float = 0.0):
+                   findings: torch.Tensor | None = None, finding_weight: float = 0.0, gate_task_weight: float = 0.0,
+                   detail_logits: torch.Tensor | None = None):
     """One encoder pass over all samples (their text guidance each), then the LLM per sub-batch.
 
     tokens [B,N,C] per-slice encoder output, rows in the order of the concatenated sub-batches; findings [B,8]
-    (0/1 from the labeller) for the summary token's finding head.
+    (0/1 from the labeller) for the summary token's finding head; detail_logits [B,8] the local-detail branch's
+    output for the same rows (models with detail evidence).
     Returns (loss, info); loss = mean CE over sub-batches (weighted by samples) + 0.01·balance
     + finding_weight·BCE(finding head) + gate_task_weight·NLL(group gate, task) where sub-batch i is task i.
     """
     embeds = [model.embed_tokens(b["input_ids"]) for b in batches]
     text = torch.cat([model.text_guidance(e, b["prompt_mask"]) for e, b in zip(embeds, batches)])
-    feats, routing, aux = model.image_features(tokens, text, sparse=sparse)
+    feats, routing, aux = model.image_features(tokens, text, sparse=sparse, detail_logits=detail_logits)
     ce, start = 0.0, 0
     for e, b in zip(embeds, batches):
         n = b["input_ids"].shape[0]

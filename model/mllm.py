@@ -38,6 +38,8 @@ class MLLMConfig:
     summary_token: bool = False  # one more image token: a linear summary of the whole pooled grid (see Projector)
     summary_max: bool = False  # the summary also reads the channel-wise max over all visual tokens (small findings)
     finding_evidence: bool = False  # the finding head's beliefs are written back into the summary token (see below)
+    detail_evidence: bool = False  # the local-detail branch's beliefs too (model/detail.py)
+    detail_width: int = 16
 
     @property
     def image_grid(self) -> list[int]:
@@ -64,7 +66,8 @@ class MLLMConfig:
         e["moe"] = MoEConfig(**e["moe"])
         return MLLMConfig(encoder=EncoderConfig(**e), llm=LLMConfig(**d["llm"]), pooling=list(d["pooling"]),
                           image_token_id=d["image_token_id"], summary_token=d.get("summary_token", False),
-                          summary_max=d.get("summary_max", False), finding_evidence=d.get("finding_evidence", False))
+                          summary_max=d.get("summary_max", False), finding_evidence=d.get("finding_evidence", False),
+                          detail_evidence=d.get("detail_evidence", False), detail_width=d.get("detail_width", 16))
 
 
 class Projector(nn.Module):
@@ -148,6 +151,13 @@ class CTLensMLLM(nn.Module):
         self.finding_evidence = None
         if cfg.finding_evidence:
             self.enable_finding_evidence()
+        # Local-detail evidence (model/detail.py, Deviation 18): a small 3D CNN over the full-resolution input tells
+        # the findings of a few voxels that the 32×32 patch embedding cannot; its 8 beliefs join the summary token
+        # the same way.
+        self.detail = None
+        self.detail_evidence = None
+        if cfg.detail_evidence:
+            self.enable_detail_evidence()
 
     def enable_finding_evidence(self) -> None:
         """Adds the finding-evidence map, zero-initialised: the model computes exactly what it did before."""
@@ -156,6 +166,20 @@ class CTLensMLLM(nn.Module):
         self.cfg.finding_evidence = True
         self.finding_evidence = nn.Linear(N_FINDINGS, self.cfg.llm.dim, bias=False)
         nn.init.zeros_(self.finding_evidence.weight)
+
+    def enable_detail_evidence(self, detail_state: dict | None = None) -> None:
+        """Adds the local-detail branch (weights from ``detail_state`` when given) and its zero-initialised map into
+        the summary token: the model computes exactly what it did before."""
+        from .detail import DetailNet
+
+        if self.finding_head is None:
+            raise ValueError("detail evidence needs the summary token")
+        self.cfg.detail_evidence = True
+        self.detail = DetailNet(self.cfg.detail_width)
+        if detail_state is not None:
+            self.detail.load_state_dict(detail_state)
+        self.detail_evidence = nn.Linear(N_FINDINGS, self.cfg.llm.dim, bias=False)
+        nn.init.zeros_(self.detail_evidence.weight)
 
     # -- pieces that the ONNX graphs export one by one -------------------------------------------------------
     def embed_tokens(self, input_ids: torch.Tensor) -> torch.Tensor:
@@ -166,25 +190,35 @@ class CTLensMLLM(nn.Module):
         m = prompt_mask.to(embeds.dtype).unsqueeze(-1)
         return (embeds * m).sum(1) / m.sum(1).clamp(min=1.0)
 
-    def image_features(self, tokens: torch.Tensor, text_embedding: torch.Tensor | None, sparse: bool = False):
-        """tokens after the per-slice blocks [B,D·Np,C] → image features [B,N_img,C_llm], routing, aux loss."""
+    def image_features(self, tokens: torch.Tensor, text_embedding: torch.Tensor | None, sparse: bool = False,
+                       detail_logits: torch.Tensor | None = None):
+        """tokens after the per-slice blocks [B,D·Np,C] (+ the detail branch's logits [B,8] when it is on) → image
+        features [B,N_img,C_llm], routing, aux loss."""
         enc, routings = self.encoder.encode_volume(tokens, text_embedding, sparse=sparse)
         feats = self.projector(enc, self.cfg.encoder.patch_grid, self.cfg.pooling)
-        if self.finding_evidence is not None:
-            summary = feats[:, -1]
-            belief = torch.sigmoid(self.finding_head(summary))  # [B,8]
-            feats = torch.cat([feats[:, :-1], (summary + self.finding_evidence(belief)).unsqueeze(1)], dim=1)
+        if self.finding_evidence is not None or self.detail_evidence is not None:
+            summary = out = feats[:, -1]
+            if self.finding_evidence is not None:
+                out = out + self.finding_evidence(torch.sigmoid(self.finding_head(summary)))  # [B,8] beliefs
+            if self.detail_evidence is not None:
+                if detail_logits is None:
+                    raise ValueError("this model reads the detail branch: image_features needs its logits")
+                out = out + self.detail_evidence(torch.sigmoid(detail_logits))
+            feats = torch.cat([feats[:, :-1], out.unsqueeze(1)], dim=1)
         aux = sum((r.aux_loss for r in routings if r is not None), torch.zeros(()))
         n_routed = sum(r is not None for r in routings)
         return feats, stack_routing(routings), aux / max(n_routed, 1)
 
     def vision(self, pixel_values: torch.Tensor, text_embedding: torch.Tensor | None):
         """The vision_encoder graph: [B,3,D,H,W], [B,C_llm] → features, (group_gates, router_probs) | None."""
-        feats, routing, _ = self.image_features(self.encoder.encode_slices(pixel_values), text_embedding)
+        detail = self.detail(pixel_values) if self.detail is not None else None
+        feats, routing, _ = self.image_features(self.encoder.encode_slices(pixel_values), text_embedding,
+                                                detail_logits=detail)
         return feats, routing
 
     # -- training --------------------------------------------------------------------------------------------
-    def loss(self, slice_tokens: torch.Tensor, batch: dict, sparse: bool = True) -> tuple[torch.Tensor, dict]:
+    def loss(self, slice_tokens: torch.Tensor, batch: dict, sparse: bool = True,
+             detail_logits: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
         """Next-token cross-entropy on the answer positions (+ weighted load-balancing loss when routed).
 
         slice_tokens [B,D·Np,C] (per-slice encoder output, possibly cached), batch from ``model.batches.collate``:
@@ -193,7 +227,7 @@ class CTLensMLLM(nn.Module):
         ids = batch["input_ids"]
         embeds = self.embed_tokens(ids)
         text = self.text_guidance(embeds, batch["prompt_mask"])
-        feats, _, aux = self.image_features(slice_tokens, text, sparse=sparse)
+        feats, _, aux = self.image_features(slice_tokens, text, sparse=sparse, detail_logits=detail_logits)
         embeds = merge_image_features(embeds, feats, ids == self.cfg.image_token_id)
         pos = torch.arange(ids.shape[1]).unsqueeze(0).expand_as(ids)
         logits, _ = self.llm(embeds, batch["attention_mask"], pos)

@@ -73,6 +73,9 @@ class Preset:
     # ``finding_evidence`` it adds the finding-evidence map first (CTLensMLLM.enable_finding_evidence).
     stage3_from: str | None = None
     finding_evidence: bool = False
+    # Stage 3 adds the local-detail branch (model/detail.py) from this checkpoint (a path under model/runs/, written
+    # by ``python3 -m model.detail``), frozen, with its zero-initialised evidence map into the summary token.
+    detail_from: str | None = None
     warmup: int = 50
     checkpoint_every: int = 100
     log_every: int = 20
@@ -131,6 +134,18 @@ PRESETS = {
                                 stage3_steps=3000, stage3_lr=2e-4, stage3_from="law_long/stage3.pt",
                                 finding_evidence=True,
                                 stage3_windows=[[-600.0, 1500.0], [40.0, 400.0], [-950.0, 100.0]]),
+    # Then the local-detail branch (model/detail.py, Deviation 18): package 2.1's model, the stand-alone-trained
+    # detail CNN added frozen with its zero-initialised evidence map, 3,000 more steps. Needs demo_law_evidence's
+    # run and the branch (model/README.md, Commands):
+    #   python3 -m model.detail --data model/runs/demo/data --out model/runs/detail/detail.pt --steps 3000 --batch 12
+    #   python3 -m model.train --preset demo_detail --out model/runs/detail_run
+    "demo_detail": Preset("demo_detail", image_size=128, patch_size=32, slices=32, pooling=[4, 2, 2],
+                          summary_max=True, group_names=list(TASKS), train_cases=10000, stage0_steps=800,
+                          stage1_steps=2400, stage2_steps=1000, stage2_rest_lr=1.5e-4, freeze_blocks=0,
+                          shared_cases=True, decision_weight=4.0, gate_task_weight=0.2, expert_noise=0.05,
+                          stage3_steps=3000, stage3_lr=2e-4, stage3_from="law_evidence/stage3.pt",
+                          finding_evidence=True, detail_from="detail/detail.pt",
+                          stage3_windows=[[-600.0, 1500.0], [40.0, 400.0], [-950.0, 100.0]]),
     # The 1.0 recipe (16×64×64, frozen blocks 0–1, 1000 cases), for comparison runs.
     "demo1": Preset("demo1"),
     # A few seconds end to end: the pipeline test (tiny model, 3 cases, a handful of steps per stage).

@@ -209,19 +209,49 @@ def train_stage3(preset: Preset, tok: WordTokenizer, run: str, stage2_path: str,
         model.enable_finding_evidence()
     pre = PreprocessConfig(input_size=[preset.slices, preset.image_size, preset.image_size],
                            hu_windows=[tuple(w) for w in preset.stage3_windows])
+    if preset.detail_from and model.detail is None:
+        add_detail_branch(model, os.path.join(RUNS, preset.detail_from), pre)
     n_img = model.cfg.num_image_tokens
     batches = CTBatches(tok, data["lines"], n_img, preset, "stage3")
 
     def step(step_index: int):
         idx, bs = batches(step_index)
         return multitask_loss(model, slice_tokens(model, data["hu"], pre, idx), bs, findings=batches.labels(idx),
-                              finding_weight=preset.finding_loss_weight, gate_task_weight=preset.gate_task_weight)
+                              finding_weight=preset.finding_loss_weight, gate_task_weight=preset.gate_task_weight,
+                              detail_logits=frozen_detail_logits(model, data["hu"], pre, idx))
 
-    for q in model.parameters():
-        q.requires_grad_(True)
+    trained = [q for n, q in model.named_parameters() if not n.startswith("detail.")]
+    for n, q in model.named_parameters():
+        q.requires_grad_(not n.startswith("detail."))
     log(f"stage3 from {start}: HU windows {preset.stage3_windows}, finding evidence {model.finding_evidence is not None}, "
-        f"everything at {preset.stage3_lr}, {preset.stage3_steps} steps")
+        f"detail branch {'frozen, from ' + preset.detail_from if model.detail is not None else 'none'}, "
+        f"everything else at {preset.stage3_lr}, {preset.stage3_steps} steps")
     extra = {"vocab": tok.vocab, "preprocess": asdict(pre), "variant": asdict(Variant()), "preset": preset.name}
-    run_loop("stage3", final, model, [{"params": list(model.parameters()), "lr": preset.stage3_lr}],
-             preset.stage3_steps, preset, step, extra)
+    run_loop("stage3", final, model, [{"params": trained, "lr": preset.stage3_lr}], preset.stage3_steps, preset,
+             step, extra)
     return final
+
+
+def add_detail_branch(model: CTLensMLLM, path: str, pre: PreprocessConfig) -> None:
+    """The stand-alone-trained detail branch (model/detail.py) into ``model``; its input windows must be the run's."""
+    from .detail import load_detail
+
+    width, windows, state = load_detail(path)
+    if [tuple(w) for w in windows] != [tuple(w) for w in pre.hu_windows]:
+        raise ValueError(f"{path} was trained on HU windows {windows}, this stage uses {pre.hu_windows}")
+    model.cfg.detail_width = width
+    model.enable_detail_evidence(state)
+
+
+@torch.no_grad()
+def frozen_detail_logits(model: CTLensMLLM, hu, pre: PreprocessConfig, indices: list[int]) -> torch.Tensor | None:
+    """The frozen detail branch's logits [B,8] for the rows ``indices`` (each volume once; eval-mode BatchNorm
+    whatever mode the loop left the model in)."""
+    if model.detail is None:
+        return None
+    from .ct_data import hu_batch_to_pixels
+
+    unique = sorted(set(indices))
+    model.detail.eval()
+    logits = model.detail(hu_batch_to_pixels(hu[unique], pre))
+    return logits[torch.tensor([unique.index(i) for i in indices])]

@@ -106,3 +106,24 @@ def test_package_graphs_convert_with_their_signatures(tmp_path):
         assert os.path.getsize(out / "onnx" / f"{role}_fp16.onnx") < 0.6 * os.path.getsize(out / "onnx" / f"{role}.onnx")
     with pytest.raises(FileExistsError):
         convert_package(PACKAGE, str(out))
+
+
+def test_3d_convolutions_stay_float32_and_2d_ones_become_float16():
+    """A 3D Conv (the detail branch) is computed in float32, weights included; a 2D one (the patch embedding) is not."""
+    rng = np.random.default_rng(1)
+    w3 = numpy_helper.from_array(rng.standard_normal((2, 1, 3, 3, 3)).astype(np.float32), "w3")
+    w2 = numpy_helper.from_array(rng.standard_normal((2, 1, 3, 3)).astype(np.float32), "w2")
+    nodes = [helper.make_node("Conv", ["v", "w3"], ["c3"], pads=[1] * 6),
+             helper.make_node("Conv", ["i", "w2"], ["c2"], pads=[1] * 4)]
+    graph = helper.make_graph(
+        nodes, "convs",
+        [helper.make_tensor_value_info("v", TensorProto.FLOAT, [1, 1, 4, 4, 4]),
+         helper.make_tensor_value_info("i", TensorProto.FLOAT, [1, 1, 4, 4])],
+        [helper.make_tensor_value_info("c3", TensorProto.FLOAT, [1, 2, 4, 4, 4]),
+         helper.make_tensor_value_info("c2", TensorProto.FLOAT, [1, 2, 4, 4])],
+        [w3, w2])
+    out = convert_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]))
+    t = types_of(out)
+    conv3, conv2 = [n for n in out.graph.node if n.op_type == "Conv"]
+    assert t["w3"] == TensorProto.FLOAT and all(t[x] == TensorProto.FLOAT for x in conv3.input)
+    assert t["w2"] == TensorProto.FLOAT16 and all(t[x] == TensorProto.FLOAT16 for x in conv2.input)

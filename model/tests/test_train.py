@@ -144,3 +144,35 @@ def test_stage3_from_another_run_with_finding_evidence_and_its_scores(tmp_path, 
     table = ablate.compare([str(out)], n_boot=50, baseline="base")
     rows = [l for l in table.splitlines() if l.startswith("| base") or l.startswith("| evidence")]
     assert len(rows) == 2 and rows[0].count("—") == 2 and "—" not in rows[1]
+
+
+def test_stage3_with_the_detail_branch_keeps_it_frozen_and_trains_its_evidence(tmp_path, monkeypatch, capsys):
+    """``detail_from`` adds the stand-alone-trained detail branch (model/detail.py) at stage 3: its weights stay as
+    trained (folded), its evidence map trains, and the checkpoint rebuilds the same model."""
+    from model.detail import load_detail
+    from model.detail import main as detail_main
+
+    first = tmp_path / "runs" / "first"
+    assert T.main(["--preset", "tiny", "--out", str(first), "--threads", "1"]) == 0
+    detail_main(["--data", str(first / "data"), "--out", str(tmp_path / "runs" / "detail.pt"), "--steps", "2",
+                 "--batch", "2", "--width", "4", "--monitor", "1", "--eval-every", "2"])
+    capsys.readouterr()
+    monkeypatch.setattr(S, "RUNS", str(tmp_path / "runs"))
+    windows = [[-600.0, 1500.0], [40.0, 400.0], [-950.0, 100.0]]
+    tiny_d = dataclasses.replace(PRESETS["tiny"], name="tiny_d", stage3_steps=2, stage3_from="first/stage2.pt",
+                                 finding_evidence=True, detail_from="detail.pt", stage3_windows=windows)
+    monkeypatch.setitem(PRESETS, "tiny_d", tiny_d)
+    second = tmp_path / "second"
+    assert T.main(["--preset", "tiny_d", "--out", str(second), "--threads", "1"]) == 0
+    assert "detail branch frozen, from detail.pt" in capsys.readouterr().out
+    s3 = torch.load(second / "stage3.pt")
+    assert s3["config"]["detail_evidence"] is True and s3["config"]["detail_width"] == 4
+    assert s3["model"]["detail_evidence.weight"].abs().sum() > 0  # zero at the start, trained since
+    _, _, folded = load_detail(str(tmp_path / "runs" / "detail.pt"))
+    assert all(torch.equal(s3["model"][f"detail.{k}"], v) for k, v in folded.items())  # frozen
+    assert checkpoint_model(str(second / "stage3.pt")).detail is not None
+
+    other = dataclasses.replace(tiny_d, name="tiny_d2", stage3_windows=[[-600.0, 1500.0], [40.0, 400.0], [400.0, 1800.0]])
+    monkeypatch.setitem(PRESETS, "tiny_d2", other)
+    with pytest.raises(ValueError, match="trained on HU windows"):
+        T.main(["--preset", "tiny_d2", "--out", str(tmp_path / "third"), "--threads", "1"])
