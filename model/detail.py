@@ -119,6 +119,8 @@ def main(argv=None) -> None:
     ap.add_argument("--data", required=True, help="a run's data folder (train_hu.npy, train_lines.jsonl)")
     ap.add_argument("--out", required=True, help="checkpoint path (.pt); its log and AUC table are written beside it")
     ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--stop-after", type=int, default=None,
+                    help="stop after this many steps of the --steps schedule (its checkpoint at that step)")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--width", type=int, default=16)
@@ -146,7 +148,8 @@ def main(argv=None) -> None:
 
     t0, ema = time.time(), None
     history = []
-    for step in range(1, a.steps + 1):
+    last = min(a.steps, a.stop_after or a.steps)
+    for step in range(1, last + 1):
         idx = np.sort(rng.choice(train_idx, a.batch, replace=False))
         x = hu_batch_to_pixels(hu[idx], pre)
         if rng.random() < 0.5:  # left–right flip: the labels carry no side here
@@ -160,7 +163,7 @@ def main(argv=None) -> None:
         if step % 20 == 0:
             log(f"detail step {step}/{a.steps} bce {float(loss):.4f} (ema {ema:.4f}) "
                 f"{(time.time() - t0) / step:.2f} s/step")
-        if step % a.eval_every == 0 or step == a.steps:
+        if step % a.eval_every == 0 or step == last:
             aucs = evaluate(net, hu, labels, mon_idx, pre)
             history.append({"step": step, "auc": aucs})
             log("detail AUC " + " ".join(f"{k[:8]} {v:.3f}" for k, v in aucs.items()))

@@ -137,7 +137,8 @@ PRESETS = {
     # Then the local-detail branch (model/detail.py, Deviation 18): package 2.1's model, the stand-alone-trained
     # detail CNN added frozen with its zero-initialised evidence map, 3,000 more steps. Needs demo_law_evidence's
     # run and the branch (model/README.md, Commands):
-    #   python3 -m model.detail --data model/runs/demo/data --out model/runs/detail/detail.pt --steps 3000 --batch 12
+    #   python3 -m model.detail --data model/runs/demo/data --out model/runs/detail/detail.pt --steps 3000 \
+    #       --stop-after 1500 --batch 12 --eval-every 500
     #   python3 -m model.train --preset demo_detail --out model/runs/detail_run
     "demo_detail": Preset("demo_detail", image_size=128, patch_size=32, slices=32, pooling=[4, 2, 2],
                           summary_max=True, group_names=list(TASKS), train_cases=10000, stage0_steps=800,

@@ -93,7 +93,7 @@ def test_the_stand_alone_trainer_writes_a_checkpoint_with_its_windows_and_monito
             labels = {k: bool((i + j) % 2) for j, k in enumerate(FINDINGS)}
             f.write(json.dumps({"index": i, "task": "report", "labels": labels}) + "\n")
     out = tmp_path / "detail.pt"
-    detail_main(["--data", str(data), "--out", str(out), "--steps", "3", "--batch", "2", "--width", "4",
+    detail_main(["--data", str(data), "--out", str(out), "--steps", "5", "--stop-after", "3", "--batch", "2", "--width", "4",
                  "--monitor", "4", "--eval-every", "3"])
     width, windows, state = load_detail(str(out))
     assert width == 4 and windows == [[-600.0, 1500.0], [40.0, 400.0], [-950.0, 100.0]]
