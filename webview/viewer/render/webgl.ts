@@ -6,7 +6,7 @@
 // Issue 11: the page keeps one copy of the volume (the viewer's voxel array): the texture's storage is allocated
 // empty and every slab is converted through a small scratch array and sent with texSubImage3D as it arrives. The
 // MIP and the volume render skip empty space brick by brick (brick-max.ts), the MIP stops once a ray is as bright
-// as the window shows, and the 3D view renders coarse (half resolution, double step) while the camera moves.
+// as the window shows, and the 3D view renders coarse (double step, at most half resolution, less where that is slow) while the camera moves.
 
 import {
   ClampToEdgeWrapping,
@@ -45,6 +45,15 @@ import { allocateTexture, encodeVoxels, TextureEncoding, textureEncoding } from 
 
 /** Most voxels converted per texSubImage3D call: bounds the scratch array (8 MB of half floats). */
 const UPLOAD_PIECE_VOXELS = 4 << 20;
+
+/**
+ * A coarse 3D frame (the camera moves) aims at this many ms, so a drag stays above 10 fps with the pointer's own
+ * round trip: its resolution follows the last coarse frame's time, between COARSE_MIN_SCALE and
+ * COARSE_MAX_SCALE of the view's (issue 11: SwiftShader took 330 ms a frame on the big CT at half resolution).
+ */
+const COARSE_FRAME_MS = 40;
+const COARSE_MAX_SCALE = 0.5;
+const COARSE_MIN_SCALE = 0.125;
 
 export type VolumeRenderMode = 'mip' | 'vr';
 
@@ -294,7 +303,10 @@ export interface GpuVolumeParams {
   camera: PerspectiveCamera;
   mode: VolumeRenderMode;
   window: WindowLevel;
-  /** 'coarse' (while the camera moves): half the resolution and twice the ray step, about 8× less work. */
+  /**
+   * 'coarse' (while the camera moves): twice the ray step and at most half the resolution, less where the last
+   * coarse frame took longer than COARSE_FRAME_MS.
+   */
   quality?: 'coarse' | 'full';
 }
 
@@ -335,6 +347,8 @@ export class GpuRenderer {
   private lost = false;
   /** Ray step at full quality (mm): the finest voxel spacing. */
   private baseStep = 1;
+  /** Resolution of coarse 3D frames, as a fraction of the view's (adapted to COARSE_FRAME_MS). */
+  private coarseScale = COARSE_MAX_SCALE;
   onContextLost: (() => void) | null = null;
 
   constructor(
@@ -631,12 +645,20 @@ export class GpuRenderer {
     u.uMode!.value = p.mode === 'mip' ? 0 : 1;
     u.uStep!.value = this.baseStep * (coarse ? 2 : 1);
     this.setWindow(this.rayMaterial, p.window);
-    const w = coarse ? Math.max(1, Math.round(width / 2)) : width;
-    const h = coarse ? Math.max(1, Math.round(height / 2)) : height;
+    const scale = coarse ? this.coarseScale : 1;
+    const w = Math.max(1, Math.round(width * scale));
+    const h = Math.max(1, Math.round(height * scale));
+    const t0 = performance.now();
     this.prepareTarget(w, h);
     this.renderer.render(this.rayScene, p.camera);
     ctx.imageSmoothingEnabled = true;
+    // The copy reads the pixels back, so it waits for the ray-march: t1 - t0 is the frame's real cost.
     ctx.drawImage(this.canvas, 0, this.canvas.height - h, w, h, 0, 0, width, height);
+    if (coarse) {
+      // Cost grows with the pixel count, so the edge scales with the square root of the time ratio.
+      const ms = Math.max(1, performance.now() - t0);
+      this.coarseScale = Math.min(COARSE_MAX_SCALE, Math.max(COARSE_MIN_SCALE, scale * Math.sqrt(COARSE_FRAME_MS / ms)));
+    }
   }
 
   /** Physical size of the volume box (mm along R, A, S), for placing the 3D camera. */
