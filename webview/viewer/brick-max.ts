@@ -67,7 +67,13 @@ export class BrickMax {
     return [slabLo, slabHi];
   }
 
-  private scanFloat(src: Float32Array | Float64Array, kStart: number, kEnd: number, slope: number, inter: number): [number, number] {
+  private scanFloat(
+    src: Float32Array | Float64Array,
+    kStart: number,
+    kEnd: number,
+    slope: number,
+    inter: number,
+  ): [number, number] {
     let slabLo = Infinity;
     let slabHi = -Infinity;
     const [nx, ny] = this.dims;

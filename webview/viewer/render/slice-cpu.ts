@@ -104,12 +104,30 @@ export function renderSliceCPU(target: RGBATarget, input: SliceRenderInput): voi
   }
 }
 
+/** The 8- and 16-bit voxel types: the first stored value and how many there are. */
+const STORED_RANGES: [new (length: number) => ViewerVolume['data'], number, number][] = [
+  [Int16Array, -32768, 65536],
+  [Uint16Array, 0, 65536],
+  [Int8Array, -128, 256],
+  [Uint8Array, 0, 256],
+];
+
+/** The last table made (views drawn with the same window share it: a 16-bit table is 65,536 entries). */
+let lastTable: { key: string; table: Uint32Array; bias: number } | null = null;
+
 /** Stored value → packed RGBA (little-endian) for 8- and 16-bit data, and the bias that makes the value an index. */
-function grayTable(data: ViewerVolume['data'], slope: number, inter: number, lower: number, invWidth: number): { table: Uint32Array; bias: number } | null {
-  const range =
-    data instanceof Int16Array ? [-32768, 65536] : data instanceof Uint16Array ? [0, 65536] : data instanceof Int8Array ? [-128, 256] : data instanceof Uint8Array ? [0, 256] : null;
+function grayTable(
+  data: ViewerVolume['data'],
+  slope: number,
+  inter: number,
+  lower: number,
+  invWidth: number,
+): { table: Uint32Array; bias: number } | null {
+  const key = `${data.constructor.name}:${slope}:${inter}:${lower}:${invWidth}`;
+  if (lastTable?.key === key) return lastTable;
+  const range = STORED_RANGES.find(([type]) => data instanceof type);
   if (!range) return null;
-  const [first, count] = range as [number, number];
+  const [, first, count] = range;
   const table = new Uint32Array(count);
   // Through a Uint8ClampedArray, as the per-pixel loop stores its channels (rounding half to even).
   const gray = new Uint8ClampedArray(1);
@@ -120,17 +138,28 @@ function grayTable(data: ViewerVolume['data'], slope: number, inter: number, low
     const g = gray[0];
     table[n] = (0xff000000 | (g << 16) | (g << 8) | g) >>> 0;
   }
-  return { table, bias: -first };
+  lastTable = { key, table, bias: -first };
+  return lastTable;
 }
 
 /**
  * The separable case (see the top of the file): true when it drew, false when the view or the data needs the
  * per-pixel loop. An index of -1 in the column or row tables marks a pixel outside the volume or its slices.
  */
-function renderSeparable(target: RGBATarget, volume: ViewerVolume, f0: number[], fx: number[], fy: number[], lower: number, invWidth: number): boolean {
+function renderSeparable(
+  target: RGBATarget,
+  volume: ViewerVolume,
+  f0: number[],
+  fx: number[],
+  fy: number[],
+  lower: number,
+  invWidth: number,
+): boolean {
+  // Exactly one file axis moves along a row (col) and one down a column (row).
   const col = fx.findIndex((v) => v !== 0);
   const row = fy.findIndex((v) => v !== 0);
-  if (col < 0 || row < 0 || col === row || fx.some((v, a) => a !== col && v !== 0) || fy.some((v, a) => a !== row && v !== 0)) return false;
+  const alone = (f: number[], axis: number) => f.every((v, a) => a === axis || v === 0);
+  if (col < 0 || row < 0 || col === row || !alone(fx, col) || !alone(fy, row)) return false;
   const out = target.data;
   if (out.byteOffset % 4 !== 0) return false;
   const lut = grayTable(volume.data, volume.slope, volume.inter, lower, invWidth);
