@@ -54,6 +54,9 @@ class ViewerImpl implements Viewer, InteractionHost {
   private readonly overlayPanel: OverlayPanel;
   private readonly side: SidePanel;
   private readonly status: LoadStatus;
+  /** Slices arrived since the progress bar, readout and window label were last brought up to date. */
+  private loadingDomStale = false;
+  private loadingWindowStale = false;
 
   constructor(host: HTMLElement, options: ViewerOptions) {
     this.dom = buildDom(host);
@@ -81,7 +84,10 @@ class ViewerImpl implements Viewer, InteractionHost {
     this.loop = new RenderLoop({
       volumeState: () => (!this.model.vol ? 'none' : this.model.vol.complete ? 'complete' : 'loading'),
       painted: () => this.painter.painted,
-      beginFrame: () => this.painter.beginFrame(),
+      beginFrame: () => {
+        this.syncLoadingDom();
+        this.painter.beginFrame();
+      },
       renderSlice: (v) => this.painter.renderSlice(v),
       render3d: () => this.painter.render3d(),
     });
@@ -211,6 +217,7 @@ class ViewerImpl implements Viewer, InteractionHost {
       this.fail(`Truncated: only ${volume.loadedCount} of ${volume.nk} slices arrived`);
       return;
     }
+    this.syncLoadingDom();
     model.followLoading = false;
     this.loop.loadingEnded();
     this.renderers.gpu?.uploadsDone();
@@ -234,10 +241,24 @@ class ViewerImpl implements Viewer, InteractionHost {
     if (!volume) return;
     if (!alreadyRecorded) volume.addSlab(kStart, kEnd);
     this.renderers.gpu?.updateSlices(kStart, kEnd);
-    this.status.progress(volume.loadedCount);
-    if (model.pickLoadingWindow()) this.annotations.window();
-    if (model.followLoading && model.followArrivingSlices()) this.updateReadout();
+    if (model.pickLoadingWindow()) this.loadingWindowStale = true;
+    if (model.followLoading) model.followArrivingSlices();
+    // The page itself changes in the next frame (syncLoadingDom), not per slab: a DOM change in every slab made
+    // the browser lay out and paint a frame at every yield of the decoder, about a third of the head CT's decode
+    // (issue 11). Loading frames come every LOADING_REPAINT_MS (render-loop.ts).
+    this.loadingDomStale = true;
     this.loop.repaintWhileLoading();
+  }
+
+  /** Brings the progress bar, the readout and the window label up to the slices that have arrived. */
+  private syncLoadingDom(): void {
+    const volume = this.model.vol;
+    if (!this.loadingDomStale || !volume) return;
+    this.loadingDomStale = false;
+    this.status.progress(volume.loadedCount);
+    if (this.loadingWindowStale) this.annotations.window();
+    this.loadingWindowStale = false;
+    this.updateReadout();
   }
 
   // ---------------------------------------------------------------- public API: the overlay
