@@ -4,9 +4,10 @@
 // copies its pixels into its own 2D canvas, so the volume texture exists once on the GPU however many views show it.
 //
 // Issue 11: the page keeps one copy of the volume (the viewer's voxel array): the texture's storage is allocated
-// empty and every slab is converted through a small scratch array and sent with texSubImage3D as it arrives. The
-// MIP and the volume render skip empty space brick by brick (brick-max.ts), the MIP stops once a ray is as bright
-// as the window shows, and the 3D view renders coarse (double step, at most half resolution, less where that is slow) while the camera moves.
+// empty and the slabs are converted through a small scratch array and sent with texSubImage3D in pieces of a few MB
+// as they arrive. The MIP and the volume render skip empty space brick by brick (brick-max.ts), the MIP stops once
+// a ray is as bright as the window shows, and the 3D view renders coarse (double step, at most half resolution,
+// less where that is slow) while the camera moves.
 
 import {
   ClampToEdgeWrapping,
@@ -338,6 +339,9 @@ export class GpuRenderer {
   /** Slab-sized conversion buffer for uploads (never the whole volume). */
   private scratch: Uint16Array | Float32Array | null = null;
   private encoding: TextureEncoding | null = null;
+  /** Slices [pendingStart, pendingEnd) have arrived and are not on the GPU yet (updateSlices). */
+  private pendingStart = 0;
+  private pendingEnd = 0;
   private brickTexture: Data3DTexture | null = null;
   private bricksStale = false;
   private overlayTexture: Data3DTexture | null = null;
@@ -512,8 +516,31 @@ export class GpuRenderer {
     );
   }
 
-  /** Call after the viewer's volume received slices [kStart, kEnd): converts and uploads them, piece by piece. */
+  /**
+   * Call after the viewer's volume received slices [kStart, kEnd). They are converted and uploaded in pieces of
+   * about UPLOAD_PIECE_VOXELS (one texSubImage3D per 512² slice made 400 calls for the big CT; the slices are not
+   * drawn by WebGL before the volume is complete, painter.ts), and whatever is left before the next WebGL draw
+   * or in uploadsDone().
+   */
   updateSlices(kStart: number, kEnd: number): void {
+    if (!this.volume) return;
+    if (this.pendingEnd > this.pendingStart && kStart !== this.pendingEnd) this.flushUploads();
+    if (this.pendingEnd === this.pendingStart) this.pendingStart = kStart;
+    this.pendingEnd = kEnd;
+    if ((this.pendingEnd - this.pendingStart) * this.volume.sliceLength >= UPLOAD_PIECE_VOXELS) this.flushUploads();
+    this.bricksStale = true;
+  }
+
+  /** Uploads the slices that updateSlices has held back. */
+  private flushUploads(): void {
+    const kStart = this.pendingStart;
+    const kEnd = this.pendingEnd;
+    this.pendingStart = this.pendingEnd = 0;
+    if (kEnd > kStart) this.upload(kStart, kEnd);
+  }
+
+  /** Converts slices [kStart, kEnd) and sends them to the texture, piece by piece. */
+  private upload(kStart: number, kEnd: number): void {
     const volume = this.volume;
     const tex = this.volumeTexture;
     if (!volume || !tex || this.lost) return;
@@ -543,11 +570,11 @@ export class GpuRenderer {
       }
       gl.texSubImage3D(gl.TEXTURE_3D, 0, 0, 0, k, nx, ny, k1 - k, gl.RED, type, pixels);
     }
-    this.bricksStale = true;
   }
 
-  /** Frees the upload scratch array (call when the last slab has arrived). */
+  /** Uploads what is held back and frees the upload scratch array (call when the last slab has arrived). */
   uploadsDone(): void {
+    this.flushUploads();
     this.scratch = null;
   }
 
@@ -618,6 +645,7 @@ export class GpuRenderer {
   /** Renders a slice view into `ctx` (device pixels width×height; port in CSS pixels). */
   renderSlice(ctx: CanvasRenderingContext2D, width: number, height: number, p: GpuSliceParams): void {
     if (!this.volume || this.lost) return;
+    this.flushUploads();
     const frame = this.volume.frame;
     const u = this.sliceMaterial.uniforms;
     (u.uNdcToTex!.value as Matrix4).copy(toMatrix4(ndcToFileTexMatrix(frame, p.axes, p.port, p.slice)));
@@ -635,6 +663,7 @@ export class GpuRenderer {
 
   renderVolume(ctx: CanvasRenderingContext2D, width: number, height: number, p: GpuVolumeParams): void {
     if (!this.volume || this.lost || !this.rayMesh) return;
+    this.flushUploads();
     if (this.bricksStale && this.brickTexture) {
       (this.brickTexture.image.data as Float32Array).set(this.volume.bricks.dilated());
       this.brickTexture.needsUpdate = true;
@@ -672,6 +701,7 @@ export class GpuRenderer {
     this.volumeTexture?.dispose();
     this.volumeTexture = null;
     this.scratch = null;
+    this.pendingStart = this.pendingEnd = 0;
     this.brickTexture?.dispose();
     this.brickTexture = null;
     if (this.rayMesh) {
