@@ -44,8 +44,12 @@ import type { WindowLevel } from '../windowing';
 import { BRICK } from '../brick-max';
 import { allocateTexture, encodeVoxels, TextureEncoding, textureEncoding } from './texture-data';
 
-/** Most voxels converted per texSubImage3D call: bounds the scratch array (8 MB of half floats). */
-const UPLOAD_PIECE_VOXELS = 4 << 20;
+/**
+ * Voxels converted per texSubImage3D call, about: bounds the scratch array (2 MB of half floats). In Chromium
+ * with SwiftShader the 200 MB of the big CT block the main thread for about 0.5 s however they are cut from one
+ * slice to 16 per call, and longer pieces than that were slower (issue 11).
+ */
+const UPLOAD_PIECE_VOXELS = 1 << 20;
 
 /**
  * A coarse 3D frame (the camera moves) aims at this many ms, so a drag stays above 10 fps with the pointer's own
@@ -518,9 +522,8 @@ export class GpuRenderer {
 
   /**
    * Call after the viewer's volume received slices [kStart, kEnd). They are converted and uploaded in pieces of
-   * about UPLOAD_PIECE_VOXELS (one texSubImage3D per 512² slice made 400 calls for the big CT; the slices are not
-   * drawn by WebGL before the volume is complete, painter.ts), and whatever is left before the next WebGL draw
-   * or in uploadsDone().
+   * about UPLOAD_PIECE_VOXELS (the decoder reports slices one or two at a time; WebGL does not draw them before
+   * the volume is complete, painter.ts), and whatever is left before the next WebGL draw or in uploadsDone().
    */
   updateSlices(kStart: number, kEnd: number): void {
     if (!this.volume) return;
