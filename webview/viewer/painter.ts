@@ -40,8 +40,8 @@ export class Painter {
   /**
    * Frames drawn while the volume streams in draw their slices on the CPU even with WebGL: they need nothing from
    * the GPU process. A WebGL slice is read back into its view's 2D canvas, and that read waits for every texture
-   * upload queued before it: SwiftShader's first draw cost 100–200 ms of the time to the first slice, and the
-   * loading repaints about a third of the big CT's decode (issue 11). Once every slice is in, the views are WebGL's
+   * upload queued before it: SwiftShader's first draw cost 100–200 ms of the time to the first slice, and those
+   * reads 1.0 s of the big CT's 5.0 s decode in a CPU profile (issue 11). Once every slice is in, the views are WebGL's
    * (endVolume repaints them), and the first of those frames checks the GPU.
    */
   private cpuFrame = false;

@@ -244,8 +244,8 @@ class ViewerImpl implements Viewer, InteractionHost {
     if (model.pickLoadingWindow()) this.loadingWindowStale = true;
     if (model.followLoading) model.followArrivingSlices();
     // The page itself changes in the next frame (syncLoadingDom), not per slab: a DOM change in every slab made
-    // the browser lay out and paint a frame at every yield of the decoder, about a third of the head CT's decode
-    // (issue 11). Loading frames come every LOADING_REPAINT_MS (render-loop.ts).
+    // the browser lay out and paint a frame at every yield of the decoder (issue 11). Loading frames come every
+    // LOADING_REPAINT_MS (render-loop.ts).
     this.loadingDomStale = true;
     this.loop.repaintWhileLoading();
   }
