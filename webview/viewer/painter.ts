@@ -87,7 +87,8 @@ export class Painter {
       ctx.fillRect(0, 0, width, height);
       return;
     }
-    const gpu = this.cpuFrame ? null : this.host.gpu();
+    const held = this.host.gpu();
+    const gpu = this.cpuFrame || !held?.holds(volume) ? null : held;
     const win = model.win;
     const key = [model.imageVersion, gpu ? 'webgl2' : 'canvas2d', model.convention, width, height, slice, port.zoom, port.centerH, port.centerV, win.center, win.width, volume.loadedCount].join('|');
     const kept = this.sliceImages.get(view);

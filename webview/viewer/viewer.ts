@@ -57,6 +57,8 @@ class ViewerImpl implements Viewer, InteractionHost {
   /** Slices arrived since the progress bar, readout and window label were last brought up to date. */
   private loadingDomStale = false;
   private loadingWindowStale = false;
+  /** The GPU renderer has not been given the current volume yet (beginVolume, uploadToGpu). */
+  private gpuUploadPending = false;
 
   constructor(host: HTMLElement, options: ViewerOptions) {
     this.dom = buildDom(host);
@@ -78,7 +80,11 @@ class ViewerImpl implements Viewer, InteractionHost {
       renderer: () => this.renderers.kind,
       camera: () => this.orbit.camera,
       coarse3d: () => this.loop.coarse3d,
-      firstPaint: (ms, renderer) => this.emit('firstPaint', { ms, renderer }),
+      firstPaint: (ms, renderer) => {
+        this.emit('firstPaint', { ms, renderer });
+        // In a task of its own, after this frame (see beginVolume).
+        setTimeout(() => this.uploadToGpu(), 0);
+      },
       gpuFailed: (reason) => this.renderers.fallBack(reason),
     });
     this.loop = new RenderLoop({
@@ -193,8 +199,12 @@ class ViewerImpl implements Viewer, InteractionHost {
     this.painter.volumeBegan();
     this.status.loading(volume);
     this.annotations.notice('frames', header.frames > 1 ? `4D file: frame 0 of ${header.frames} shown.` : null);
-    this.renderers.upload();
-    this.reset3dCamera();
+    // The GPU gets the volume after the first slice is on screen (uploadToGpu): allocating its texture and
+    // sending the first slabs cost 15–20 ms of the main thread before the first slice, and the GPU process's
+    // work on them delayed that slice's frame, 69 → 35 ms to the big CT's first paint without them (issue 11).
+    // The first frames are the CPU's anyway (painter.ts).
+    this.renderers.gpu?.releaseVolume();
+    this.gpuUploadPending = true;
     if (model.pendingState) this.applyState(model.pendingState);
     this.side.renderHeader(model);
     this.updateReadout();
@@ -218,6 +228,7 @@ class ViewerImpl implements Viewer, InteractionHost {
       return;
     }
     this.syncLoadingDom();
+    this.uploadToGpu();
     model.followLoading = false;
     this.loop.loadingEnded();
     this.renderers.gpu?.uploadsDone();
@@ -248,6 +259,19 @@ class ViewerImpl implements Viewer, InteractionHost {
     // LOADING_REPAINT_MS (render-loop.ts).
     this.loadingDomStale = true;
     this.loop.repaintWhileLoading();
+  }
+
+  /** Hands the volume, the slices that have arrived and the overlay to the GPU renderer, once per volume. */
+  private uploadToGpu(): void {
+    const volume = this.model.vol;
+    if (!this.gpuUploadPending || !volume) return;
+    this.gpuUploadPending = false;
+    const gpu = this.renderers.gpu;
+    if (!gpu || gpu.holds(volume)) return;
+    this.renderers.upload();
+    if (this.model.layer) this.renderers.gpu?.setOverlay(this.model.layer);
+    this.reset3dCamera();
+    this.invalidate();
   }
 
   /** Brings the progress bar, the readout and the window label up to the slices that have arrived. */

@@ -700,6 +700,16 @@ export class GpuRenderer {
     return [h.x * 2, h.y * 2, h.z * 2];
   }
 
+  /** Whether `volume` is the one on the GPU (setVolume). */
+  holds(volume: ViewerVolume): boolean {
+    return this.volume === volume;
+  }
+
+  /** Frees the volume's textures; nothing is drawn until setVolume. */
+  releaseVolume(): void {
+    this.disposeVolume();
+  }
+
   private disposeVolume(): void {
     this.volumeTexture?.dispose();
     this.volumeTexture = null;
