@@ -38,9 +38,11 @@ export class Painter {
   painted = false;
   private gpuChecks = 0;
   /**
-   * The frame that paints a volume's first slice draws on the CPU even with WebGL: it needs nothing from the GPU
-   * process (whose first draw after the texture's allocation and first uploads cost SwiftShader 100–200 ms of
-   * the time to the first slice, issue 11). The repaints after it, 200 ms later, are WebGL's, and check it.
+   * Frames drawn while the volume streams in draw their slices on the CPU even with WebGL: they need nothing from
+   * the GPU process. A WebGL slice is read back into its view's 2D canvas, and that read waits for every texture
+   * upload queued before it: SwiftShader's first draw cost 100–200 ms of the time to the first slice, and those
+   * reads 1.0 s of the big CT's 5.0 s decode in a CPU profile (issue 11). Once every slice is in, the views are WebGL's
+   * (endVolume repaints them), and the first of those frames checks the GPU.
    */
   private cpuFrame = false;
   /**
@@ -64,7 +66,7 @@ export class Painter {
   }
 
   beginFrame(): void {
-    this.cpuFrame = !this.painted;
+    this.cpuFrame = !this.painted || this.host.model.vol?.complete === false;
   }
 
   renderSlice(view: SliceView): void {
@@ -85,7 +87,8 @@ export class Painter {
       ctx.fillRect(0, 0, width, height);
       return;
     }
-    const gpu = this.cpuFrame ? null : this.host.gpu();
+    const held = this.host.gpu();
+    const gpu = this.cpuFrame || !held?.holds(volume) ? null : held;
     const win = model.win;
     const key = [model.imageVersion, gpu ? 'webgl2' : 'canvas2d', model.convention, width, height, slice, port.zoom, port.centerH, port.centerV, win.center, win.width, volume.loadedCount].join('|');
     const kept = this.sliceImages.get(view);

@@ -54,6 +54,11 @@ class ViewerImpl implements Viewer, InteractionHost {
   private readonly overlayPanel: OverlayPanel;
   private readonly side: SidePanel;
   private readonly status: LoadStatus;
+  /** Slices arrived since the progress bar, readout and window label were last brought up to date. */
+  private loadingDomStale = false;
+  private loadingWindowStale = false;
+  /** The GPU renderer has not been given the current volume yet (beginVolume, uploadToGpu). */
+  private gpuUploadPending = false;
 
   constructor(host: HTMLElement, options: ViewerOptions) {
     this.dom = buildDom(host);
@@ -75,13 +80,20 @@ class ViewerImpl implements Viewer, InteractionHost {
       renderer: () => this.renderers.kind,
       camera: () => this.orbit.camera,
       coarse3d: () => this.loop.coarse3d,
-      firstPaint: (ms, renderer) => this.emit('firstPaint', { ms, renderer }),
+      firstPaint: (ms, renderer) => {
+        this.emit('firstPaint', { ms, renderer });
+        // In a task of its own, after this frame (see beginVolume).
+        setTimeout(() => this.uploadToGpu(), 0);
+      },
       gpuFailed: (reason) => this.renderers.fallBack(reason),
     });
     this.loop = new RenderLoop({
       volumeState: () => (!this.model.vol ? 'none' : this.model.vol.complete ? 'complete' : 'loading'),
       painted: () => this.painter.painted,
-      beginFrame: () => this.painter.beginFrame(),
+      beginFrame: () => {
+        this.syncLoadingDom();
+        this.painter.beginFrame();
+      },
       renderSlice: (v) => this.painter.renderSlice(v),
       render3d: () => this.painter.render3d(),
     });
@@ -187,8 +199,12 @@ class ViewerImpl implements Viewer, InteractionHost {
     this.painter.volumeBegan();
     this.status.loading(volume);
     this.annotations.notice('frames', header.frames > 1 ? `4D file: frame 0 of ${header.frames} shown.` : null);
-    this.renderers.upload();
-    this.reset3dCamera();
+    // The GPU gets the volume after the first slice is on screen (uploadToGpu): allocating its texture and
+    // sending the first slabs cost 15–20 ms of the main thread before the first slice, and the GPU process's
+    // work on them delayed that slice's frame, 69 → 35 ms to the big CT's first paint without them (issue 11).
+    // The first frames are the CPU's anyway (painter.ts).
+    this.renderers.gpu?.releaseVolume();
+    this.gpuUploadPending = true;
     if (model.pendingState) this.applyState(model.pendingState);
     this.side.renderHeader(model);
     this.updateReadout();
@@ -211,6 +227,8 @@ class ViewerImpl implements Viewer, InteractionHost {
       this.fail(`Truncated: only ${volume.loadedCount} of ${volume.nk} slices arrived`);
       return;
     }
+    this.syncLoadingDom();
+    this.uploadToGpu();
     model.followLoading = false;
     this.loop.loadingEnded();
     this.renderers.gpu?.uploadsDone();
@@ -234,10 +252,37 @@ class ViewerImpl implements Viewer, InteractionHost {
     if (!volume) return;
     if (!alreadyRecorded) volume.addSlab(kStart, kEnd);
     this.renderers.gpu?.updateSlices(kStart, kEnd);
-    this.status.progress(volume.loadedCount);
-    if (model.pickLoadingWindow()) this.annotations.window();
-    if (model.followLoading && model.followArrivingSlices()) this.updateReadout();
+    if (model.pickLoadingWindow()) this.loadingWindowStale = true;
+    if (model.followLoading) model.followArrivingSlices();
+    // The page itself changes in the next frame (syncLoadingDom), not per slab: a DOM change in every slab made
+    // the browser lay out and paint a frame at every yield of the decoder (issue 11). Loading frames come every
+    // LOADING_REPAINT_MS (render-loop.ts).
+    this.loadingDomStale = true;
     this.loop.repaintWhileLoading();
+  }
+
+  /** Hands the volume, the slices that have arrived and the overlay to the GPU renderer, once per volume. */
+  private uploadToGpu(): void {
+    const volume = this.model.vol;
+    if (!this.gpuUploadPending || !volume) return;
+    this.gpuUploadPending = false;
+    const gpu = this.renderers.gpu;
+    if (!gpu || gpu.holds(volume)) return;
+    this.renderers.upload();
+    if (this.model.layer) this.renderers.gpu?.setOverlay(this.model.layer);
+    this.reset3dCamera();
+    this.invalidate();
+  }
+
+  /** Brings the progress bar, the readout and the window label up to the slices that have arrived. */
+  private syncLoadingDom(): void {
+    const volume = this.model.vol;
+    if (!this.loadingDomStale || !volume) return;
+    this.loadingDomStale = false;
+    this.status.progress(volume.loadedCount);
+    if (this.loadingWindowStale) this.annotations.window();
+    this.loadingWindowStale = false;
+    this.updateReadout();
   }
 
   // ---------------------------------------------------------------- public API: the overlay

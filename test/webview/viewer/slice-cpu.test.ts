@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { Mat4 } from '../../../src/core/nifti/types';
 import type { OverlayVolume } from '../../../src/shared/overlay';
 import { defaultViewPort, displayToFileIndex, screenToDisplay, viewAxes } from '../../../webview/viewer/geometry';
 import { colormapLUT } from '../../../webview/common/colormap';
@@ -81,6 +82,39 @@ describe('webview/viewer/render/slice-cpu', () => {
     const missing = render(partial, 'axial', 3);
     assert.ok(loaded.target.data.some((v, n) => n % 4 === 0 && v > 0));
     assert.ok(missing.target.data.every((v, n) => (n % 4 === 3 ? v === 255 : v === 0)));
+  });
+
+  it('draws int16 voxels (the column/row tables) exactly as float32 voxels of the same values (the per-pixel loop)', () => {
+    // A flipped, anisotropic file whose k axis is not the display's S axis, half of it loaded, a scaled window.
+    const affine: Mat4 = [
+      [0, 0, -1.5, 10],
+      [2, 0, 0, -3],
+      [0, -0.7, 0, 4],
+      [0, 0, 0, 1],
+    ];
+    const value = (i: number, j: number, k: number) => ((i * 37 + j * 11 + k * 101) % 3000) - 1024;
+    const options = { loadedSlices: 5, header: { sclSlope: 1.5, sclInter: -20 } };
+    const ints = makeVolume([9, 8, 10], affine, value, { ...options, datatype: 'int16' });
+    const floats = makeVolume([9, 8, 10], affine, value, { ...options, datatype: 'float32' });
+    for (const view of ['axial', 'coronal', 'sagittal'] as const) {
+      const axes = viewAxes(view, 'radiological');
+      for (const [zoom, dh, dv, dpr] of [[1, 0, 0, 1], [2.7, 1.3, -0.4, 2], [0.6, -2, 3, 1.5]] as const) {
+        const w = 53;
+        const h = 41;
+        const base = defaultViewPort(ints.frame, axes, w, h);
+        const port = { ...base, zoom: base.zoom * zoom, centerH: base.centerH + dh, centerV: base.centerV + dv };
+        for (let slice = 0; slice < ints.frame.dims[axes.n]!; slice += 2) {
+          const draw = (volume: typeof ints) => {
+            const width = Math.round(w * dpr);
+            const height = Math.round(h * dpr);
+            const target = { data: new Uint8ClampedArray(width * height * 4), width, height };
+            renderSliceCPU(target, { volume, axes, port, slice, window: { center: 300, width: 1700 }, pixelRatio: dpr });
+            return target.data;
+          };
+          assert.deepEqual(draw(ints), draw(floats), `${view} slice ${slice} zoom ${zoom}`);
+        }
+      }
+    }
   });
 
   it('blends an overlay sampled in world space with its colormap and opacity', () => {

@@ -4,9 +4,10 @@
 // copies its pixels into its own 2D canvas, so the volume texture exists once on the GPU however many views show it.
 //
 // Issue 11: the page keeps one copy of the volume (the viewer's voxel array): the texture's storage is allocated
-// empty and every slab is converted through a small scratch array and sent with texSubImage3D as it arrives. The
-// MIP and the volume render skip empty space brick by brick (brick-max.ts), the MIP stops once a ray is as bright
-// as the window shows, and the 3D view renders coarse (half resolution, double step) while the camera moves.
+// empty and the slabs are converted through a small scratch array and sent with texSubImage3D in pieces of a few MB
+// as they arrive. The MIP and the volume render skip empty space brick by brick (brick-max.ts), the MIP stops once
+// a ray is as bright as the window shows, and the 3D view renders coarse (double step, at most half resolution,
+// less where that is slow) while the camera moves.
 
 import {
   ClampToEdgeWrapping,
@@ -43,8 +44,21 @@ import type { WindowLevel } from '../windowing';
 import { BRICK } from '../brick-max';
 import { allocateTexture, encodeVoxels, TextureEncoding, textureEncoding } from './texture-data';
 
-/** Most voxels converted per texSubImage3D call: bounds the scratch array (8 MB of half floats). */
-const UPLOAD_PIECE_VOXELS = 4 << 20;
+/**
+ * Voxels converted per texSubImage3D call, about: bounds the scratch array (2 MB of half floats). In Chromium
+ * with SwiftShader the 200 MB of the big CT block the main thread for about 0.5 s however they are cut from one
+ * slice to 16 per call, and longer pieces than that were slower (issue 11).
+ */
+const UPLOAD_PIECE_VOXELS = 1 << 20;
+
+/**
+ * A coarse 3D frame (the camera moves) aims at this many ms, so a drag stays above 10 fps with the pointer's own
+ * round trip: its resolution follows the last coarse frame's time, between COARSE_MIN_SCALE and
+ * COARSE_MAX_SCALE of the view's (issue 11: SwiftShader took 330 ms a frame on the big CT at half resolution).
+ */
+const COARSE_FRAME_MS = 40;
+const COARSE_MAX_SCALE = 0.5;
+const COARSE_MIN_SCALE = 0.125;
 
 export type VolumeRenderMode = 'mip' | 'vr';
 
@@ -294,7 +308,10 @@ export interface GpuVolumeParams {
   camera: PerspectiveCamera;
   mode: VolumeRenderMode;
   window: WindowLevel;
-  /** 'coarse' (while the camera moves): half the resolution and twice the ray step, about 8× less work. */
+  /**
+   * 'coarse' (while the camera moves): twice the ray step and at most half the resolution, less where the last
+   * coarse frame took longer than COARSE_FRAME_MS.
+   */
   quality?: 'coarse' | 'full';
 }
 
@@ -326,6 +343,9 @@ export class GpuRenderer {
   /** Slab-sized conversion buffer for uploads (never the whole volume). */
   private scratch: Uint16Array | Float32Array | null = null;
   private encoding: TextureEncoding | null = null;
+  /** Slices [pendingStart, pendingEnd) have arrived and are not on the GPU yet (updateSlices). */
+  private pendingStart = 0;
+  private pendingEnd = 0;
   private brickTexture: Data3DTexture | null = null;
   private bricksStale = false;
   private overlayTexture: Data3DTexture | null = null;
@@ -335,6 +355,8 @@ export class GpuRenderer {
   private lost = false;
   /** Ray step at full quality (mm): the finest voxel spacing. */
   private baseStep = 1;
+  /** Resolution of coarse 3D frames, as a fraction of the view's (adapted to COARSE_FRAME_MS). */
+  private coarseScale = COARSE_MAX_SCALE;
   onContextLost: (() => void) | null = null;
 
   constructor(
@@ -498,8 +520,30 @@ export class GpuRenderer {
     );
   }
 
-  /** Call after the viewer's volume received slices [kStart, kEnd): converts and uploads them, piece by piece. */
+  /**
+   * Call after the viewer's volume received slices [kStart, kEnd). They are converted and uploaded in pieces of
+   * about UPLOAD_PIECE_VOXELS (the decoder reports slices one or two at a time; WebGL does not draw them before
+   * the volume is complete, painter.ts), and whatever is left before the next WebGL draw or in uploadsDone().
+   */
   updateSlices(kStart: number, kEnd: number): void {
+    if (!this.volume) return;
+    if (this.pendingEnd > this.pendingStart && kStart !== this.pendingEnd) this.flushUploads();
+    if (this.pendingEnd === this.pendingStart) this.pendingStart = kStart;
+    this.pendingEnd = kEnd;
+    if ((this.pendingEnd - this.pendingStart) * this.volume.sliceLength >= UPLOAD_PIECE_VOXELS) this.flushUploads();
+    this.bricksStale = true;
+  }
+
+  /** Uploads the slices that updateSlices has held back. */
+  private flushUploads(): void {
+    const kStart = this.pendingStart;
+    const kEnd = this.pendingEnd;
+    this.pendingStart = this.pendingEnd = 0;
+    if (kEnd > kStart) this.upload(kStart, kEnd);
+  }
+
+  /** Converts slices [kStart, kEnd) and sends them to the texture, piece by piece. */
+  private upload(kStart: number, kEnd: number): void {
     const volume = this.volume;
     const tex = this.volumeTexture;
     if (!volume || !tex || this.lost) return;
@@ -529,11 +573,11 @@ export class GpuRenderer {
       }
       gl.texSubImage3D(gl.TEXTURE_3D, 0, 0, 0, k, nx, ny, k1 - k, gl.RED, type, pixels);
     }
-    this.bricksStale = true;
   }
 
-  /** Frees the upload scratch array (call when the last slab has arrived). */
+  /** Uploads what is held back and frees the upload scratch array (call when the last slab has arrived). */
   uploadsDone(): void {
+    this.flushUploads();
     this.scratch = null;
   }
 
@@ -604,6 +648,7 @@ export class GpuRenderer {
   /** Renders a slice view into `ctx` (device pixels width×height; port in CSS pixels). */
   renderSlice(ctx: CanvasRenderingContext2D, width: number, height: number, p: GpuSliceParams): void {
     if (!this.volume || this.lost) return;
+    this.flushUploads();
     const frame = this.volume.frame;
     const u = this.sliceMaterial.uniforms;
     (u.uNdcToTex!.value as Matrix4).copy(toMatrix4(ndcToFileTexMatrix(frame, p.axes, p.port, p.slice)));
@@ -621,6 +666,7 @@ export class GpuRenderer {
 
   renderVolume(ctx: CanvasRenderingContext2D, width: number, height: number, p: GpuVolumeParams): void {
     if (!this.volume || this.lost || !this.rayMesh) return;
+    this.flushUploads();
     if (this.bricksStale && this.brickTexture) {
       (this.brickTexture.image.data as Float32Array).set(this.volume.bricks.dilated());
       this.brickTexture.needsUpdate = true;
@@ -631,12 +677,20 @@ export class GpuRenderer {
     u.uMode!.value = p.mode === 'mip' ? 0 : 1;
     u.uStep!.value = this.baseStep * (coarse ? 2 : 1);
     this.setWindow(this.rayMaterial, p.window);
-    const w = coarse ? Math.max(1, Math.round(width / 2)) : width;
-    const h = coarse ? Math.max(1, Math.round(height / 2)) : height;
+    const scale = coarse ? this.coarseScale : 1;
+    const w = Math.max(1, Math.round(width * scale));
+    const h = Math.max(1, Math.round(height * scale));
+    const t0 = performance.now();
     this.prepareTarget(w, h);
     this.renderer.render(this.rayScene, p.camera);
     ctx.imageSmoothingEnabled = true;
+    // The copy reads the pixels back, so it waits for the ray-march: t1 - t0 is the frame's real cost.
     ctx.drawImage(this.canvas, 0, this.canvas.height - h, w, h, 0, 0, width, height);
+    if (coarse) {
+      // Cost grows with the pixel count, so the edge scales with the square root of the time ratio.
+      const ms = Math.max(1, performance.now() - t0);
+      this.coarseScale = Math.min(COARSE_MAX_SCALE, Math.max(COARSE_MIN_SCALE, scale * Math.sqrt(COARSE_FRAME_MS / ms)));
+    }
   }
 
   /** Physical size of the volume box (mm along R, A, S), for placing the 3D camera. */
@@ -646,10 +700,21 @@ export class GpuRenderer {
     return [h.x * 2, h.y * 2, h.z * 2];
   }
 
+  /** Whether `volume` is the one on the GPU (setVolume). */
+  holds(volume: ViewerVolume): boolean {
+    return this.volume === volume;
+  }
+
+  /** Frees the volume's textures; nothing is drawn until setVolume. */
+  releaseVolume(): void {
+    this.disposeVolume();
+  }
+
   private disposeVolume(): void {
     this.volumeTexture?.dispose();
     this.volumeTexture = null;
     this.scratch = null;
+    this.pendingStart = this.pendingEnd = 0;
     this.brickTexture?.dispose();
     this.brickTexture = null;
     if (this.rayMesh) {
