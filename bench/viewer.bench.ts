@@ -14,13 +14,21 @@
 //   step          ArrowUp over the axial view until the slice views are painted and read back
 //   ArrayBuffers  page ArrayBuffer backing stores after loading and a GC (CDP Runtime.getHeapUsage), less those of
 //                 the same page with no file (the viewer's own, about 1 MB), over the raw voxel bytes
+// NiiVue rows (optional: only when node_modules has @niivue/niivue, a devDependency pinned to the version issue 11
+// compares with): bench/niivue/index.html, NiiVue's 2×2 multiplanar layout with its render tile, in the WebGL2
+// browser, interleaved with the other cases. The same bytes-in-page start, read-back sync and ArrayBuffers; NiiVue
+// decodes the whole file (decoded), then uploads it and draws all four tiles in one synchronous frame, so its first
+// slice and presented are that frame. redraw is nv.drawScene() (all four tiles), step moveCrosshairInVox by one
+// axial slice. A first frame that takes longer than CTLENS_BENCH_NIIVUE_TIMEOUT_S (default 120) is given up: its
+// figures print as — with a note. Lines under the table give CT Lens's first slice as × sooner than NiiVue's and
+// its 3D redraw over NiiVue's four-tile redraw (issue 11's goals: ≥ 20× / ≥ 40× sooner, 3D redraw ≤ 1×).
 // Needs chromium and a build (`npm run bench` builds first). CTLENS_BENCH_RUNS sets the runs (default 3).
 // CTLENS_BENCH_BEFORE=DIR also serves another built checkout (e.g. `git archive <commit>` + `npm run build`) and
 // interleaves its runs with this one's, so a before/after comparison shares one machine state.
 // CTLENS_BENCH_VOLUMES=head (or big) runs one volume only.
 //   npm run bench -- viewer
 
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -30,6 +38,29 @@ import { BIG_CT, generateBigCt } from './big-ct';
 const RUNS = Number(process.env.CTLENS_BENCH_RUNS ?? 3);
 const BEFORE = process.env.CTLENS_BENCH_BEFORE;
 const VIEWPORT = { width: 1024, height: 768 };
+const NIIVUE_TIMEOUT_MS = Number(process.env.CTLENS_BENCH_NIIVUE_TIMEOUT_S ?? 120) * 1000;
+
+/** NiiVue's version when its browser bundle is installed, else null (no NiiVue rows). */
+function niivueVersion(): string | null {
+  const dir = join(REPO_ROOT, 'node_modules/@niivue/niivue');
+  if (!existsSync(join(dir, 'dist/index.js'))) return null;
+  return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+declare global {
+  interface Window {
+    /** bench/niivue/page.js */
+    nvBench?: {
+      timings: { fetched?: number; loaded?: number; firstShown?: number; presented?: number };
+      error?: string;
+      /** NiiVue attached to its canvas and ?file= opened (or failed: see error). */
+      ready: Promise<void>;
+      /** Median ms of `reps` redraws / slice steps, each read back. */
+      redraw(reps: number): number;
+      step(reps: number): number;
+    };
+  }
+}
 
 interface Volume {
   label: string;
@@ -158,6 +189,41 @@ async function measure(browser: Browser, url: string, volume: Volume, c: Case): 
   }
 }
 
+/**
+ * NiiVue on the same file. A first frame past NIIVUE_TIMEOUT_MS gives { timedOut: 1 } and the decode time the
+ * page logged, since a page blocked in NiiVue's draw answers no evaluate.
+ */
+async function measureNiivue(browser: Browser, url: string, volume: Volume): Promise<Figures> {
+  const { page, log } = await openPage(browser, `${url}/bench/niivue/index.html?file=${volume.path}`, VIEWPORT);
+  let decodedMs: number | undefined;
+  page.on('console', (m) => {
+    const logged = /^nvBench decoded (\S+)$/.exec(m.text());
+    if (logged) decodedMs = Number(logged[1]);
+  });
+  try {
+    try {
+      await page.waitForFunction(() => window.nvBench?.timings.presented !== undefined || window.nvBench?.error, undefined, { timeout: NIIVUE_TIMEOUT_MS, polling: 100 });
+    } catch (error) {
+      if (error instanceof Error && error.name === 'TimeoutError') return decodedMs === undefined ? { timedOut: 1 } : { timedOut: 1, decoded: decodedMs };
+      throw error;
+    }
+    const error = await page.evaluate(() => window.nvBench!.error);
+    if (error) throw new Error(`NiiVue, ${volume.path}: ${error} ${log.errors.join(' ')}`);
+    const t = await page.evaluate(() => window.nvBench!.timings);
+    const f: Figures = {
+      first: t.firstShown! - t.fetched!,
+      decoded: t.loaded! - t.fetched!,
+      presented: t.presented! - t.fetched!,
+    };
+    f.arrayBuffers = await pageArrayBuffers(page);
+    f.redraw = await page.evaluate(() => window.nvBench!.redraw(3));
+    f.step = await page.evaluate(() => window.nvBench!.step(11));
+    return f;
+  } finally {
+    await page.close();
+  }
+}
+
 /** The browser's own gunzip of the same bytes: DecompressionStream, chunks read and dropped. */
 async function decompressionStreamMs(browser: Browser, url: string, volume: Volume): Promise<number> {
   const { page } = await openPage(browser, `${url}/webview/standalone.html`, VIEWPORT);
@@ -180,7 +246,16 @@ async function decompressionStreamMs(browser: Browser, url: string, volume: Volu
   }
 }
 
+/** Median over the runs, or null unless every run has the figure (a run cut short leaves it out). */
+function figure(runs: Figures[], key: string): number | null {
+  const xs = runs.map((f) => f[key]).filter((v): v is number => typeof v === 'number');
+  return xs.length && xs.length === runs.length ? median(xs) : null;
+}
+
+const ratio = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : a / b);
+
 const fmt = (v: number | null | undefined, digits = 0) => (v === null || v === undefined ? '—' : v.toFixed(digits));
+const fmtTimes = (v: number | null) => (v === null ? '—' : `${v.toFixed(1)}×`);
 
 async function main(): Promise<void> {
   if (!chromiumAvailable()) {
@@ -196,6 +271,9 @@ async function main(): Promise<void> {
   }
   console.log(`${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   console.log(`headless Chromium ${VIEWPORT.width}×${VIEWPORT.height}, median of ${RUNS} interleaved runs; times in ms from the bytes in the page`);
+  const nvVersion = niivueVersion();
+  const nvName = `NiiVue ${nvVersion}`;
+  if (!nvVersion) console.log('NiiVue rows skipped: node_modules/@niivue/niivue is not installed (npm install puts the devDependency there)');
   const server = await serveStatic(REPO_ROOT);
   const trees = [{ name: '', url: server.url }];
   const before = BEFORE ? await serveStatic(BEFORE) : null;
@@ -208,6 +286,12 @@ async function main(): Promise<void> {
       empty.set(`${tree.name}|${name}`, (await pageArrayBuffers(page)) ?? 0);
       await page.close();
     }
+  }
+  if (nvVersion) {
+    const { page } = await openPage(browsers.webgl2, `${server.url}/bench/niivue/index.html`, VIEWPORT);
+    await page.evaluate(() => window.nvBench!.ready);
+    empty.set('niivue', (await pageArrayBuffers(page)) ?? 0);
+    await page.close();
   }
   const results = new Map<string, Figures[]>();
   const ds = new Map<string, number[]>();
@@ -223,6 +307,12 @@ async function main(): Promise<void> {
             process.stderr.write(`  run ${run + 1}/${RUNS} ${tree.name}${volume.label} ${c.renderer} ${c.layout}: ${JSON.stringify(f, (_, v) => (typeof v === 'number' ? Math.round(v) : v))}\n`);
           }
         }
+        if (nvVersion) {
+          const key = `niivue|${volume.path}`;
+          const f = await measureNiivue(browsers.webgl2, server.url, volume);
+          results.set(key, [...(results.get(key) ?? []), f]);
+          process.stderr.write(`  run ${run + 1}/${RUNS} ${volume.label} ${nvName}: ${JSON.stringify(f, (_, v) => (typeof v === 'number' ? Math.round(v) : v))}\n`);
+        }
       }
     }
   } finally {
@@ -234,34 +324,48 @@ async function main(): Promise<void> {
 
   const head = ['volume', 'renderer', 'layout', 'first slice', 'decoded', 'presented', '÷ DS', 'redraw', '3D redraw', 'rotate', 'refine', 'step', 'ArrayBuffers MB', '÷ raw'];
   const rows: string[][] = [];
+  const notes: string[] = [];
   for (const volume of VOLUMES) {
     const dsMs = median(ds.get(volume.path)!);
     const gz = statSync(join(REPO_ROOT, volume.path)).size;
     rows.push([`${volume.label} (${(gz / 1e6).toFixed(0)} MB gz)`, 'DecompressionStream alone', '', '', fmt(dsMs), '', '1.00', '', '', '', '', '', '', '']);
-    for (const c of CASES) for (const tree of trees) {
-      const fs = results.get(`${tree.name}|${volume.path}|${c.renderer}|${c.layout}`)!;
-      const m = (k: string) => {
-        const xs = fs.map((f) => f[k]).filter((v): v is number => typeof v === 'number');
-        return xs.length ? median(xs) : null;
-      };
+    const row = (label: string, renderer: string, layout: string, fs: Figures[], emptyBytes: number) => {
+      const m = (k: string) => figure(fs, k);
       const all = m('arrayBuffers');
-      const ab = all === null ? null : all - empty.get(`${tree.name}|${c.renderer}`)!;
+      const ab = all === null ? null : all - emptyBytes;
       rows.push([
-        tree.name + volume.label,
-        c.renderer,
-        c.layout,
+        label,
+        renderer,
+        layout,
         fmt(m('first')),
         fmt(m('decoded')),
         fmt(m('presented')),
-        fmt(m('decoded')! / dsMs, 2),
+        fmt(ratio(m('decoded'), dsMs), 2),
         fmt(m('redraw')),
         fmt(m('redraw3d')),
         fmt(m('rotate')),
         fmt(m('refine')),
         fmt(m('step'), 1),
         ab === null ? '—' : (ab / 1e6).toFixed(0),
-        ab === null ? '—' : (ab / volume.rawBytes).toFixed(2),
+        fmt(ratio(ab, volume.rawBytes), 2),
       ]);
+    };
+    for (const c of CASES) for (const tree of trees) {
+      row(tree.name + volume.label, c.renderer, c.layout, results.get(`${tree.name}|${volume.path}|${c.renderer}|${c.layout}`)!, empty.get(`${tree.name}|${c.renderer}`)!);
+    }
+    if (!nvVersion) continue;
+    const nv = results.get(`niivue|${volume.path}`)!;
+    row(volume.label, nvName, '2x2', nv, empty.get('niivue')!);
+    const timedOut = nv.filter((f) => f.timedOut).length;
+    if (timedOut) notes.push(`${nvName}, ${volume.label}: no first frame within ${NIIVUE_TIMEOUT_MS / 1000} s in ${timedOut} of ${nv.length} runs (CTLENS_BENCH_NIIVUE_TIMEOUT_S); figures those runs did not reach print as —`);
+    // Issue 11's goals against NiiVue: first slice ≥ 20× (head) / ≥ 40× (big) sooner, 3D redraw ≤ NiiVue's four tiles.
+    const nvFirst = figure(nv, 'first');
+    const nvRedraw = figure(nv, 'redraw');
+    const sooner = CASES.flatMap((c) => trees.map((tree) => `${tree.name}${c.renderer} ${c.layout} ${fmtTimes(ratio(nvFirst, figure(results.get(`${tree.name}|${volume.path}|${c.renderer}|${c.layout}`)!, 'first')))}`));
+    notes.push(`${volume.label}, CT Lens first slice × sooner than ${nvName}'s: ${sooner.join(', ')}`);
+    for (const tree of trees) {
+      const redraw3d = figure(results.get(`${tree.name}|${volume.path}|webgl2|2x2`)!, 'redraw3d');
+      notes.push(`${volume.label}, ${tree.name}CT Lens 3D redraw ÷ ${nvName}'s four-tile redraw: ${fmt(redraw3d)} / ${fmt(nvRedraw)} ms = ${fmt(ratio(redraw3d, nvRedraw), 2)}`);
     }
   }
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
@@ -269,6 +373,7 @@ async function main(): Promise<void> {
   console.log(line(head));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of rows) console.log(line(r));
+  for (const n of notes) console.log(n);
 }
 
 main().catch((error) => {
