@@ -52,7 +52,8 @@ async function open(url) {
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
   const buffer = await response.arrayBuffer();
   timings.fetched = performance.now();
-  // What nv.loadFromArrayBuffer does (NVImage.loadFromUrl with the bytes, then addVolume), split to time the decode.
+  // What nv.loadFromArrayBuffer does (NVImage.loadFromUrl with the bytes, then addVolume; less its document
+  // bookkeeping), split to time the decode.
   const name = url.split('/').pop();
   const volume = await NVImage.loadFromUrl({ url: name, name, buffer });
   timings.loaded = performance.now();
