@@ -147,6 +147,15 @@ PRESETS = {
                           stage3_steps=3000, stage3_lr=2e-4, stage3_from="law_evidence/stage3.pt",
                           finding_evidence=True, detail_from="detail/detail.pt",
                           stage3_windows=[[-600.0, 1500.0], [40.0, 400.0], [-950.0, 100.0]]),
+    # demo_detail's control: package 2.1's model, 3,000 more stage-3 steps with nothing added, so the branch and the
+    # extra training are told apart (model/README.md, Deviation 18):
+    #   python3 -m model.train --preset demo_more --out model/runs/more_run
+    "demo_more": Preset("demo_more", image_size=128, patch_size=32, slices=32, pooling=[4, 2, 2],
+                        summary_max=True, group_names=list(TASKS), train_cases=10000, stage0_steps=800,
+                        stage1_steps=2400, stage2_steps=1000, stage2_rest_lr=1.5e-4, freeze_blocks=0,
+                        shared_cases=True, decision_weight=4.0, gate_task_weight=0.2, expert_noise=0.05,
+                        stage3_steps=3000, stage3_lr=2e-4, stage3_from="law_evidence/stage3.pt",
+                        finding_evidence=True, stage3_windows=[[-600.0, 1500.0], [40.0, 400.0], [-950.0, 100.0]]),
     # The 1.0 recipe (16×64×64, frozen blocks 0–1, 1000 cases), for comparison runs.
     "demo1": Preset("demo1"),
     # A few seconds end to end: the pipeline test (tiny model, 3 cases, a handful of steps per stage).
