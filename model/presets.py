@@ -6,6 +6,7 @@ hold the same fields as config files (model/config.py, tested equal).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 from .llm import LLMConfig
@@ -99,63 +100,50 @@ class Preset:
 
 TASKS = ("report", "vqa")  # group i of the text-guided gate is task i when the gate is supervised
 
+# The demo's architecture, data and stages 0–2; the continuations below change only their stage 3.
+_DEMO = dict(image_size=128, patch_size=32, slices=32, pooling=[4, 2, 2], summary_max=True, group_names=list(TASKS),
+             train_cases=10000, stage0_steps=800, stage1_steps=2400, stage2_steps=1000, stage2_rest_lr=1.5e-4,
+             freeze_blocks=0, shared_cases=True, decision_weight=4.0, gate_task_weight=0.2, expert_noise=0.05)
+# Lung / soft tissue / low attenuation (Deviation 16): the windows of package 2.1 and of every run after it.
+_LAW_WINDOWS = [[-600.0, 1500.0], [40.0, 400.0], [-950.0, 100.0]]
+
+
+def _demo(name: str, **stage3) -> Preset:
+    return Preset(name, **copy.deepcopy({**_DEMO, **stage3}))  # no list shared between presets
+
+
 PRESETS = {
     # 32×128×128 input, patch 32 (4×4 tokens a slice, 512 visual tokens), every encoder block trained, 10,000
     # training phantoms, reports whose sentences decide polarity at their first token, a task-supervised gate.
-    "demo": Preset("demo", image_size=128, patch_size=32, slices=32, pooling=[4, 2, 2], summary_max=True,
-                   group_names=list(TASKS), train_cases=10000, stage0_steps=800, stage1_steps=2400, stage2_steps=1000, stage2_rest_lr=1.5e-4,
-                   freeze_blocks=0, shared_cases=True, decision_weight=4.0, gate_task_weight=0.2, expert_noise=0.05),
+    "demo": _demo("demo"),
     # The card's window experiment: the demo, then 600 steps with the lung window replaced by a low-attenuation
     # window (L −950 / W 100). Run it in the demo's run folder to reuse its stages 0–2:
     #   python3 -m model.train --preset demo_law --out model/runs/demo
-    "demo_law": Preset("demo_law", image_size=128, patch_size=32, slices=32, pooling=[4, 2, 2], summary_max=True,
-                       group_names=list(TASKS), train_cases=10000, stage0_steps=800, stage1_steps=2400,
-                       stage2_steps=1000, stage2_rest_lr=1.5e-4, freeze_blocks=0, shared_cases=True,
-                       decision_weight=4.0, gate_task_weight=0.2, expert_noise=0.05, stage3_steps=600,
-                       stage3_windows=[[-950.0, 100.0], [40.0, 400.0], [400.0, 1800.0]]),
+    "demo_law": _demo("demo_law", stage3_steps=600, stage3_windows=[[-950.0, 100.0], [40.0, 400.0], [400.0, 1800.0]]),
     # The 2.0 package's continuation: the demo's stages 0–2, then 3,000 steps with the bone window (the most redundant
     # of the three: the mediastinal window already saturates calcification and bone alike) replaced by a
     # low-attenuation window (L −950 / W 100), where emphysema (−975 HU) parts from lung (−850 HU). Run it in a folder
     # holding the demo's stage0–2 checkpoints and data to reuse them (model/README.md, Commands):
     #   python3 -m model.train --preset demo_law_long --out model/runs/law_long
-    "demo_law_long": Preset("demo_law_long", image_size=128, patch_size=32, slices=32, pooling=[4, 2, 2],
-                            summary_max=True, group_names=list(TASKS), train_cases=10000, stage0_steps=800,
-                            stage1_steps=2400, stage2_steps=1000, stage2_rest_lr=1.5e-4, freeze_blocks=0,
-                            shared_cases=True, decision_weight=4.0, gate_task_weight=0.2, expert_noise=0.05,
-                            stage3_steps=3000, stage3_lr=2e-4,
-                            stage3_windows=[[-600.0, 1500.0], [40.0, 400.0], [-950.0, 100.0]]),
+    "demo_law_long": _demo("demo_law_long", stage3_steps=3000, stage3_lr=2e-4, stage3_windows=_LAW_WINDOWS),
     # Then finding evidence (CTLensMLLM.enable_finding_evidence): demo_law_long's result, the finding head's beliefs
     # written into the summary token, 3,000 more steps. Needs demo_law_long's run (model/README.md, Commands):
     #   python3 -m model.train --preset demo_law_evidence --out model/runs/law_evidence
-    "demo_law_evidence": Preset("demo_law_evidence", image_size=128, patch_size=32, slices=32, pooling=[4, 2, 2],
-                                summary_max=True, group_names=list(TASKS), train_cases=10000, stage0_steps=800,
-                                stage1_steps=2400, stage2_steps=1000, stage2_rest_lr=1.5e-4, freeze_blocks=0,
-                                shared_cases=True, decision_weight=4.0, gate_task_weight=0.2, expert_noise=0.05,
-                                stage3_steps=3000, stage3_lr=2e-4, stage3_from="law_long/stage3.pt",
-                                finding_evidence=True,
-                                stage3_windows=[[-600.0, 1500.0], [40.0, 400.0], [-950.0, 100.0]]),
+    "demo_law_evidence": _demo("demo_law_evidence", stage3_steps=3000, stage3_lr=2e-4, stage3_from="law_long/stage3.pt",
+                               finding_evidence=True, stage3_windows=_LAW_WINDOWS),
     # Then the local-detail branch (model/detail.py, Deviation 18): package 2.1's model, the stand-alone-trained
     # detail CNN added frozen with its zero-initialised evidence map, 3,000 more steps. Needs demo_law_evidence's
     # run and the branch (model/README.md, Commands):
     #   python3 -m model.detail --data model/runs/demo/data --out model/runs/detail/detail.pt --steps 3000 \
     #       --stop-after 1500 --batch 12 --eval-every 500
     #   python3 -m model.train --preset demo_detail --out model/runs/detail_run
-    "demo_detail": Preset("demo_detail", image_size=128, patch_size=32, slices=32, pooling=[4, 2, 2],
-                          summary_max=True, group_names=list(TASKS), train_cases=10000, stage0_steps=800,
-                          stage1_steps=2400, stage2_steps=1000, stage2_rest_lr=1.5e-4, freeze_blocks=0,
-                          shared_cases=True, decision_weight=4.0, gate_task_weight=0.2, expert_noise=0.05,
-                          stage3_steps=3000, stage3_lr=2e-4, stage3_from="law_evidence/stage3.pt",
-                          finding_evidence=True, detail_from="detail/detail.pt",
-                          stage3_windows=[[-600.0, 1500.0], [40.0, 400.0], [-950.0, 100.0]]),
+    "demo_detail": _demo("demo_detail", stage3_steps=3000, stage3_lr=2e-4, stage3_from="law_evidence/stage3.pt",
+                         finding_evidence=True, detail_from="detail/detail.pt", stage3_windows=_LAW_WINDOWS),
     # demo_detail's control: package 2.1's model, 3,000 more stage-3 steps with nothing added, so the branch and the
     # extra training are told apart (model/README.md, Deviation 18):
     #   python3 -m model.train --preset demo_more --out model/runs/more_run
-    "demo_more": Preset("demo_more", image_size=128, patch_size=32, slices=32, pooling=[4, 2, 2],
-                        summary_max=True, group_names=list(TASKS), train_cases=10000, stage0_steps=800,
-                        stage1_steps=2400, stage2_steps=1000, stage2_rest_lr=1.5e-4, freeze_blocks=0,
-                        shared_cases=True, decision_weight=4.0, gate_task_weight=0.2, expert_noise=0.05,
-                        stage3_steps=3000, stage3_lr=2e-4, stage3_from="law_evidence/stage3.pt",
-                        finding_evidence=True, stage3_windows=[[-600.0, 1500.0], [40.0, 400.0], [-950.0, 100.0]]),
+    "demo_more": _demo("demo_more", stage3_steps=3000, stage3_lr=2e-4, stage3_from="law_evidence/stage3.pt",
+                       finding_evidence=True, stage3_windows=_LAW_WINDOWS),
     # The 1.0 recipe (16×64×64, frozen blocks 0–1, 1000 cases), for comparison runs.
     "demo1": Preset("demo1"),
     # A few seconds end to end: the pipeline test (tiny model, 3 cases, a handful of steps per stage).
