@@ -163,6 +163,9 @@ vec3 skippingMarch(vec3 ro, vec3 rd, float tn, float tf, float dt) {
   vec3 brd = trd * uTexToBrick;
   vec3 invAbs = 1.0 / max(abs(brd), vec3(1e-20));
   bool mip = uMode == 0;
+  // Every sample lies inside the box, so once all slices are in (the 3D view draws only then) the bounds test
+  // is left out of the inner loop (head CT 3D redraw, scratch probe: medians 533/452 → 477/344 ms, noisy).
+  bool partial = uLoadedZ < 1.0;
   float upper = uLower + 1.0 / uInvWidth;
   float best = -1e30;
   vec3 acc = vec3(0.0);
@@ -178,21 +181,25 @@ vec3 skippingMarch(vec3 ro, vec3 rd, float tn, float tf, float dt) {
     float tExit = min(tf, max(t + min(min(ta.x, ta.y), ta.z), t + 0.01 * dt));
     if (texelFetch(uBricks, b, 0).r > (mip ? max(best, uLower) : uLower)) {
       float s = tn + (ceil((t - tn) / dt - 0.5) + 0.5) * dt;
-      for (int i = 0; i < 4096; i++) {
+      if (mip) {
+        for (int i = 0; i < 4096; i++) {
+          if (s >= tExit) break;
+          vec3 tc = tro + trd * s;
+          s += dt;
+          if (partial && !inVolume(tc)) continue;
+          best = max(best, volumeValue(tc));
+        }
+      } else for (int i = 0; i < 4096; i++) {
         if (s >= tExit) break;
         vec3 tc = tro + trd * s;
         s += dt;
-        if (!inVolume(tc)) continue;
-        float v = volumeValue(tc);
-        if (mip) best = max(best, v);
-        else {
-          // As the plain march below: opacity grows with the windowed value, per mm.
-          float w = clamp((v - uLower) * uInvWidth, 0.0, 1.0);
-          float a = 1.0 - exp(-w * w * 0.35 * dt);
-          acc += (1.0 - alpha) * a * mix(vec3(0.55, 0.35, 0.25), vec3(1.0, 0.97, 0.9), w);
-          alpha += (1.0 - alpha) * a;
-          if (alpha > 0.97) return acc;
-        }
+        if (partial && !inVolume(tc)) continue;
+        // As the plain march below: opacity grows with the windowed value, per mm.
+        float w = clamp((volumeValue(tc) - uLower) * uInvWidth, 0.0, 1.0);
+        float a = 1.0 - exp(-w * w * 0.35 * dt);
+        acc += (1.0 - alpha) * a * mix(vec3(0.55, 0.35, 0.25), vec3(1.0, 0.97, 0.9), w);
+        alpha += (1.0 - alpha) * a;
+        if (alpha > 0.97) return acc;
       }
       // As bright as the window shows: nothing further along can change the pixel.
       if (mip && best >= upper) break;
