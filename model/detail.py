@@ -70,54 +70,44 @@ def fold_batchnorm(state: dict, eps: float = 1e-5) -> dict:
     return out
 
 
-def load_detail(path: str) -> tuple[int, list, dict]:
-    """A ``python3 -m model.detail`` checkpoint → (width, HU windows, DetailNet state in the model form)."""
+def load_detail(path: str) -> tuple[list, dict]:
+    """A ``python3 -m model.detail`` checkpoint → (HU windows, DetailNet state in the model form)."""
     ck = torch.load(path, map_location="cpu")
-    return ck["width"], [list(w) for w in ck["windows"]], fold_batchnorm(ck["state"])
+    return [list(w) for w in ck["windows"]], fold_batchnorm(ck["state"])
 
 
 def case_labels(lines_path: str) -> np.ndarray:
-    """[n,8] 0/1 from each case's report line (``index`` = the case's row of the HU array)."""
-    rows: dict[int, list[float]] = {}
+    """[n,8] 0/1 per case (row of the HU array): what model/labeller.py reads from its training report, the labels
+    the finding head trains on (batches.report_findings)."""
+    from .batches import report_findings
+
     with open(lines_path) as f:
-        for raw in f:
-            line = json.loads(raw)
-            if line.get("task") == "report":
-                rows[line["index"]] = [float(bool(line["labels"][k])) for k in FINDINGS]
-    return np.asarray([rows[i] for i in range(len(rows))], dtype=np.float32)
-
-
-def _auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    pos, neg = scores[labels > 0.5], scores[labels <= 0.5]
-    if len(pos) == 0 or len(neg) == 0:
-        return float("nan")
-    order = np.argsort(np.concatenate([pos, neg]), kind="mergesort")
-    ranks = np.empty(len(order))
-    ranks[order] = np.arange(1, len(order) + 1)
-    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+        found = report_findings([json.loads(raw) for raw in f])
+    return np.asarray([found[i] for i in range(len(found))], dtype=np.float32)
 
 
 def evaluate(net: nn.Module, hu, labels: np.ndarray, idx: np.ndarray, pre, batch: int = 8) -> dict:
+    """Per-finding AUC (None where a finding has one class only) of ``net`` on the cases ``idx``."""
+    from .analysis import auc
     from .ct_data import hu_batch_to_pixels
 
+    idx = np.sort(idx)  # memory-mapped rows read in order
     net.eval()
-    out = []
     with torch.no_grad():
-        for s in range(0, len(idx), batch):
-            out.append(net(hu_batch_to_pixels(hu[np.sort(idx[s:s + batch])], pre)).numpy())
+        scores = np.concatenate([net(hu_batch_to_pixels(hu[idx[s:s + batch]], pre)).numpy()
+                                 for s in range(0, len(idx), batch)])
     net.train()
-    scores = np.concatenate(out)
-    lab = labels[np.concatenate([np.sort(idx[s:s + batch]) for s in range(0, len(idx), batch)])]
-    return {k: _auc(scores[:, j], lab[:, j]) for j, k in enumerate(FINDINGS)}
+    return {k: auc(scores[:, j].tolist(), (labels[idx, j] > 0.5).tolist()) for j, k in enumerate(FINDINGS)}
 
 
 def main(argv=None) -> None:
+    from .ct_data import hu_batch_to_pixels
     from .loop import log
     from .preprocess import PreprocessConfig
 
     ap = argparse.ArgumentParser(prog="python3 -m model.detail", description=__doc__.split("\n")[0])
     ap.add_argument("--data", required=True, help="a run's data folder (train_hu.npy, train_lines.jsonl)")
-    ap.add_argument("--out", required=True, help="checkpoint path (.pt); its log and AUC table are written beside it")
+    ap.add_argument("--out", required=True, help="checkpoint path (.pt); it also keeps the monitor cases' AUC history")
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--stop-after", type=int, default=None,
                     help="stop after this many steps of the --steps schedule (its checkpoint at that step)")
@@ -144,7 +134,6 @@ def main(argv=None) -> None:
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=a.steps, pct_start=0.05)
     # balanced BCE: each finding's positives and negatives weigh alike (prevalence 0.25–0.4)
     pos_weight = torch.from_numpy((1 - pos_rate) / pos_rate.clip(1e-3))
-    from .ct_data import hu_batch_to_pixels
 
     t0, ema = time.time(), None
     history = []
@@ -166,7 +155,7 @@ def main(argv=None) -> None:
         if step % a.eval_every == 0 or step == last:
             aucs = evaluate(net, hu, labels, mon_idx, pre)
             history.append({"step": step, "auc": aucs})
-            log("detail AUC " + " ".join(f"{k[:8]} {v:.3f}" for k, v in aucs.items()))
+            log("detail AUC " + " ".join(f"{k[:8]} " + ("—" if v is None else f"{v:.3f}") for k, v in aucs.items()))
             os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
             torch.save({"width": a.width, "windows": windows, "state": net.state_dict(), "step": step,
                         "history": history}, a.out + ".part")

@@ -164,22 +164,28 @@ class CTLensMLLM(nn.Module):
         if self.finding_head is None:
             raise ValueError("finding evidence needs the summary token and its finding head")
         self.cfg.finding_evidence = True
-        self.finding_evidence = nn.Linear(N_FINDINGS, self.cfg.llm.dim, bias=False)
-        nn.init.zeros_(self.finding_evidence.weight)
+        self.finding_evidence = self._zero_belief_map()
 
     def enable_detail_evidence(self, detail_state: dict | None = None) -> None:
-        """Adds the local-detail branch (weights from ``detail_state`` when given) and its zero-initialised map into
-        the summary token: the model computes exactly what it did before."""
+        """Adds the local-detail branch (weights and width from ``detail_state`` when given, else cfg.detail_width)
+        and its zero-initialised map into the summary token: the model computes exactly what it did before."""
         from .detail import DetailNet
 
         if self.finding_head is None:
             raise ValueError("detail evidence needs the summary token")
         self.cfg.detail_evidence = True
+        if detail_state is not None:
+            self.cfg.detail_width = detail_state["features.0.0.weight"].shape[0]  # the first convolution's outputs
         self.detail = DetailNet(self.cfg.detail_width)
         if detail_state is not None:
             self.detail.load_state_dict(detail_state)
-        self.detail_evidence = nn.Linear(N_FINDINGS, self.cfg.llm.dim, bias=False)
-        nn.init.zeros_(self.detail_evidence.weight)
+        self.detail_evidence = self._zero_belief_map()
+
+    def _zero_belief_map(self) -> nn.Linear:
+        """8 beliefs → the summary token's width, zero at the start (an added evidence path changes nothing yet)."""
+        m = nn.Linear(N_FINDINGS, self.cfg.llm.dim, bias=False)
+        nn.init.zeros_(m.weight)
+        return m
 
     # -- pieces that the ONNX graphs export one by one -------------------------------------------------------
     def embed_tokens(self, input_ids: torch.Tensor) -> torch.Tensor:

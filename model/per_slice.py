@@ -40,10 +40,9 @@ def slice_tokens(model: CTLensMLLM, hu: np.ndarray, pre: PreprocessConfig, indic
     """Per-slice encoder output [B,D·Np,C] of the training volumes ``indices`` (resampled HU ``hu``, or the frozen
     blocks' ``cached`` output). A volume listed more than once (a case's report and its questions) goes through the
     per-slice blocks once, and its output is repeated for each row."""
-    unique = sorted(set(indices))
+    unique, rows = unique_rows(indices)
     if len(unique) < len(indices):
-        x = slice_tokens(model, hu, pre, unique, freeze, cached)
-        return x[torch.tensor([unique.index(i) for i in indices])]
+        return slice_tokens(model, hu, pre, unique, freeze, cached)[rows]
     b = len(indices)
     if cached is not None:
         x = torch.from_numpy(np.asarray(cached[indices], dtype=np.float32))  # [B,D·Np,C]
@@ -51,6 +50,25 @@ def slice_tokens(model: CTLensMLLM, hu: np.ndarray, pre: PreprocessConfig, indic
     else:
         x = frozen_prefix(model, hu_batch_to_pixels(hu[indices], pre), 0)
     return trainable_suffix(model, x, b, freeze)
+
+
+def unique_rows(indices: list[int]) -> tuple[list[int], torch.Tensor]:
+    """The distinct volumes of ``indices`` (sorted: memory-mapped rows read in order) and which one each row is."""
+    unique = sorted(set(indices))
+    return unique, torch.tensor([unique.index(i) for i in indices])
+
+
+def slice_tokens_and_detail(model: CTLensMLLM, hu: np.ndarray, pre: PreprocessConfig,
+                            indices: list[int]) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``slice_tokens`` with every block trained (no frozen prefix, no cache) and, for a model with the detail
+    branch (model/detail.py), its logits [B,8], frozen (no gradient): both from one windowing of each volume."""
+    unique, rows = unique_rows(indices)
+    pixels = hu_batch_to_pixels(hu[unique], pre)
+    tokens = trainable_suffix(model, frozen_prefix(model, pixels, 0), len(unique), 0)[rows]
+    if model.detail is None:
+        return tokens, None
+    with torch.no_grad():
+        return tokens, model.detail(pixels)[rows]
 
 
 def cache_slice_tokens(model: CTLensMLLM, data: dict, preset: Preset, path: str) -> np.ndarray:

@@ -22,7 +22,7 @@ from .checkpoints import checkpoint_model, load_model_state
 from .loop import log, run_loop
 from .losses import multitask_loss
 from .mllm import CTLensMLLM, MLLMConfig
-from .per_slice import cache_slice_tokens, slice_tokens
+from .per_slice import cache_slice_tokens, slice_tokens, slice_tokens_and_detail
 from .presets import Preset
 from .preprocess import PreprocessConfig, image_to_pixels
 from .tokenizer import WordTokenizer
@@ -216,13 +216,13 @@ def train_stage3(preset: Preset, tok: WordTokenizer, run: str, stage2_path: str,
 
     def step(step_index: int):
         idx, bs = batches(step_index)
-        return multitask_loss(model, slice_tokens(model, data["hu"], pre, idx), bs, findings=batches.labels(idx),
-                              finding_weight=preset.finding_loss_weight, gate_task_weight=preset.gate_task_weight,
-                              detail_logits=frozen_detail_logits(model, data["hu"], pre, idx))
+        tokens, detail = slice_tokens_and_detail(model, data["hu"], pre, idx)
+        return multitask_loss(model, tokens, bs, findings=batches.labels(idx), finding_weight=preset.finding_loss_weight,
+                              gate_task_weight=preset.gate_task_weight, detail_logits=detail)
 
-    trained = [q for n, q in model.named_parameters() if not n.startswith("detail.")]
     for n, q in model.named_parameters():
-        q.requires_grad_(not n.startswith("detail."))
+        q.requires_grad_(not n.startswith("detail."))  # the branch stays as model.detail trained it
+    trained = [q for q in model.parameters() if q.requires_grad]
     log(f"stage3 from {start}: HU windows {preset.stage3_windows}, finding evidence {model.finding_evidence is not None}, "
         f"detail branch {'frozen, from ' + preset.detail_from if model.detail is not None else 'none'}, "
         f"everything else at {preset.stage3_lr}, {preset.stage3_steps} steps")
@@ -236,22 +236,7 @@ def add_detail_branch(model: CTLensMLLM, path: str, pre: PreprocessConfig) -> No
     """The stand-alone-trained detail branch (model/detail.py) into ``model``; its input windows must be the run's."""
     from .detail import load_detail
 
-    width, windows, state = load_detail(path)
+    windows, state = load_detail(path)
     if [tuple(w) for w in windows] != [tuple(w) for w in pre.hu_windows]:
         raise ValueError(f"{path} was trained on HU windows {windows}, this stage uses {pre.hu_windows}")
-    model.cfg.detail_width = width
     model.enable_detail_evidence(state)
-
-
-@torch.no_grad()
-def frozen_detail_logits(model: CTLensMLLM, hu, pre: PreprocessConfig, indices: list[int]) -> torch.Tensor | None:
-    """The frozen detail branch's logits [B,8] for the rows ``indices`` (each volume once; eval-mode BatchNorm
-    whatever mode the loop left the model in)."""
-    if model.detail is None:
-        return None
-    from .ct_data import hu_batch_to_pixels
-
-    unique = sorted(set(indices))
-    model.detail.eval()
-    logits = model.detail(hu_batch_to_pixels(hu[unique], pre))
-    return logits[torch.tensor([unique.index(i) for i in indices])]

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 import torch
 
-from model.detail import DetailNet, fold_batchnorm, load_detail
+from model.detail import DetailNet, case_labels, fold_batchnorm, load_detail
 from model.detail import main as detail_main
 from model.export import export_package
 from model.labeller import FINDINGS
@@ -83,21 +82,31 @@ def test_a_package_with_the_detail_branch_reloads_the_same_features(tmp_path):
 
 
 def test_the_stand_alone_trainer_writes_a_checkpoint_with_its_windows_and_monitor_aucs(tmp_path):
-    data = tmp_path / "data"
-    data.mkdir()
-    rng = np.random.default_rng(0)
-    n = 12
-    np.save(data / "train_hu.npy", rng.normal(-500, 400, (n, 4, 32, 32)).astype(np.float16))
-    with open(data / "train_lines.jsonl", "w") as f:
-        for i in range(n):
-            labels = {k: bool((i + j) % 2) for j, k in enumerate(FINDINGS)}
-            f.write(json.dumps({"index": i, "task": "report", "labels": labels}) + "\n")
+    from model import train as T
+
+    run = tmp_path / "run"
+    assert T.main(["--preset", "tiny", "--out", str(run), "--threads", "1"]) == 0  # 3 cases with their reports
     out = tmp_path / "detail.pt"
-    detail_main(["--data", str(data), "--out", str(out), "--steps", "5", "--stop-after", "3", "--batch", "2", "--width", "4",
-                 "--monitor", "4", "--eval-every", "3"])
-    width, windows, state = load_detail(str(out))
-    assert width == 4 and windows == [[-600.0, 1500.0], [40.0, 400.0], [-950.0, 100.0]]
+    detail_main(["--data", str(run / "data"), "--out", str(out), "--steps", "5", "--stop-after", "3", "--batch", "2",
+                 "--width", "4", "--monitor", "1", "--eval-every", "3"])
+    windows, state = load_detail(str(out))
+    assert windows == [[-600.0, 1500.0], [40.0, 400.0], [-950.0, 100.0]]
     net = DetailNet(4)
     net.load_state_dict(state)
     history = torch.load(out)["history"]
     assert history[-1]["step"] == 3 and set(history[-1]["auc"]) == set(FINDINGS)
+    assert all(v is None for v in history[-1]["auc"].values())  # one monitor case: no AUC, and none made up
+
+
+def test_case_labels_are_what_the_labeller_reads_from_each_training_report(tmp_path):
+    from model import train as T
+    from model.labeller import label_report
+
+    run = tmp_path / "run"
+    assert T.main(["--preset", "tiny", "--out", str(run), "--threads", "1"]) == 0
+    labels = case_labels(str(run / "data" / "train_lines.jsonl"))
+    with open(run / "data" / "train_lines.jsonl") as f:
+        reports = {l["index"]: l["report"] for l in map(json.loads, f) if l["task"] == "report"}
+    assert labels.shape == (3, len(FINDINGS))
+    for i, report in reports.items():
+        assert labels[i].tolist() == [float(label_report(report)[k]) for k in FINDINGS]

@@ -168,7 +168,7 @@ def test_stage3_with_the_detail_branch_keeps_it_frozen_and_trains_its_evidence(t
     s3 = torch.load(second / "stage3.pt")
     assert s3["config"]["detail_evidence"] is True and s3["config"]["detail_width"] == 4
     assert s3["model"]["detail_evidence.weight"].abs().sum() > 0  # zero at the start, trained since
-    _, _, folded = load_detail(str(tmp_path / "runs" / "detail.pt"))
+    _, folded = load_detail(str(tmp_path / "runs" / "detail.pt"))
     assert all(torch.equal(s3["model"][f"detail.{k}"], v) for k, v in folded.items())  # frozen
     assert checkpoint_model(str(second / "stage3.pt")).detail is not None
 
