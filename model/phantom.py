@@ -112,6 +112,9 @@ class Phantom:
     spacing: tuple[float, float, float]  # mm along i, j, k
     labels: dict  # finding → False or True or a dict of attributes (see draw_findings)
     geometry: dict = field(default_factory=dict)  # anatomical landmarks in mm (for tests and VQA)
+    # uint8 [nx, ny, nz]: bit j set where finding FINDINGS[j] covers the voxel (``finding_map``); None for a phantom
+    # built by hand. Why a map of its own: the tissue map cannot tell an enlarged lymph node from a normal one.
+    findings: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -578,6 +581,7 @@ def make_phantom(rng: np.random.Generator, shape=(128, 128, 64), spacing=None, l
         else:
             labels["lung_nodule"] = False  # could not fit anywhere: the case honestly has no nodule
 
+    consolidated = np.zeros(shape, bool)
     cons = labels["consolidation"]
     if cons:
         lid = LOBES[cons["lobe"]]
@@ -595,6 +599,7 @@ def make_phantom(rng: np.random.Generator, shape=(128, 128, 64), spacing=None, l
             # Air bronchograms: thin branching air inside the opacity.
             air = (np.abs(f1[box]) < 0.03) & (np.abs(f2[box]) < 0.12)
             region = label[box]
+            consolidated[box] = m
             region[m & ~air] = T["consolidation"]
             region[m & air] = T["airway"]
             label[box] = region
@@ -623,13 +628,16 @@ def make_phantom(rng: np.random.Generator, shape=(128, 128, 64), spacing=None, l
             rc = float(rng.uniform(rmin, rmin + 1.0))
             _paint_ellipsoid(grid, label, T["calcification"], spot, (rc, rc, rc))
 
+    enlarged_nodes = np.zeros(shape, bool)
     lad = labels["lymphadenopathy"]
     if lad:
         sites = stations[lad["station"]]
         chosen = rng.permutation(len(sites))[: int(rng.integers(1, len(sites) + 1))]
         sizes = [lad["short_axis_mm"]] + [int(rng.integers(12, lad["short_axis_mm"] + 1)) for _ in chosen[1:]]
+        before = label == T["lymph_node"]
         for k, s in zip(chosen, sizes):
             _paint_ellipsoid(grid, label, T["lymph_node"], sites[k], (s / 2, s / 2, s * 0.65), rot_xy=float(rng.uniform(0, 3)))
+        enlarged_nodes = (label == T["lymph_node"]) & ~before
         aerated &= label != T["lymph_node"]
 
     # The lobe map keeps lung voxels and what findings replaced inside the lungs; anything else is not lung.
@@ -655,4 +663,18 @@ def make_phantom(rng: np.random.Generator, shape=(128, 128, 64), spacing=None, l
     np.clip(hu, -1024, 3071, out=hu)
     geo["noise_sd"] = noise_sd
 
-    return Phantom(hu=hu.astype(np.float32), tissue=label, lobes=lobes, spacing=grid.spacing, labels=labels, geometry=geo)
+    covers = {
+        "lung_nodule": label == T["nodule"],
+        "pleural_effusion": label == T["pleural_fluid"],
+        "cardiomegaly": (label == T["heart"]) & bool(labels["cardiomegaly"]),
+        "pericardial_effusion": label == T["pericardial_fluid"],
+        "emphysema": label == T["emphysema"],
+        "consolidation": consolidated & np.isin(label, [T["consolidation"], T["airway"]]),
+        "arterial_calcification": label == T["calcification"],
+        "lymphadenopathy": enlarged_nodes & (label == T["lymph_node"]),
+    }
+    findings = np.zeros(shape, np.uint8)
+    for bit, name in enumerate(FINDINGS):
+        findings |= covers[name].astype(np.uint8) << bit
+    return Phantom(hu=hu.astype(np.float32), tissue=label, lobes=lobes, spacing=grid.spacing, labels=labels, geometry=geo,
+                   findings=findings)

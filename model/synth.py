@@ -3,7 +3,8 @@
     python3 -m model.synth --out DIR --n N --seed S [--split train|val|test] [--size 128,128,64] [--vqa 5]
 
 writes ``DIR/images/<id>.nii.gz``, its tissue map ``DIR/labels/<id>.nii.gz`` (``labels/tissues.json`` names the
-ids) and ``DIR/dataset.jsonl`` (contract C5: one JSON object per line,
+ids), its finding map ``DIR/labels/<id>-findings.nii.gz`` (bit j for finding j, ``labels/findings.json``) and
+``DIR/dataset.jsonl`` (contract C5: one JSON object per line,
 ``{id, image, task: "report"|"vqa", question, report|answer, choices?, answer_type?, labels}``, ``image`` relative
 to the jsonl's folder; extra keys ``case`` and ``qtype`` say which case and which kind of question it is) and
 ``DIR/cases.jsonl`` (one line per case: geometry, orientation, scaling, labels).
@@ -134,14 +135,25 @@ def write_label_map(case: Case, path: str) -> None:
     """The phantom's tissue map (TISSUE ids, uint8; finding tissues such as nodule 11 or calcification 14 included)
     as a NIfTI on the same grid and affine as the volume: ground truth to open as an overlay next to a routing
     heatmap, and what model/analysis.py scores the experts' heatmaps against."""
+    _write_uint8_map(case, case.phantom.tissue, path, b"ctlens phantom tissue labels (model/phantom.py TISSUE)")
+
+
+def write_finding_map(case: Case, path: str) -> None:
+    """The phantom's finding map as a NIfTI on the volume's grid: bit j (value 2^j) set where finding j of
+    ``labels/findings.json`` covers the voxel. Unlike the tissue map it tells an enlarged lymph node from a normal
+    one, and marks an enlarged heart and a consolidation's air bronchograms."""
+    _write_uint8_map(case, case.phantom.findings, path, b"ctlens phantom finding bits (model/phantom.py FINDINGS)")
+
+
+def _write_uint8_map(case: Case, canonical: np.ndarray, path: str, descrip: bytes) -> None:
     import nibabel as nib
 
-    data, affine = case.file_array_and_affine(case.phantom.tissue)
+    data, affine = case.file_array_and_affine(canonical)
     img = nib.Nifti1Image(np.ascontiguousarray(data).astype(np.uint8), affine)
     img.header.set_qform(affine, code=1)
     img.header.set_sform(affine, code=1)
     img.header.set_xyzt_units("mm", "sec")
-    img.header["descrip"] = b"ctlens phantom tissue labels (model/phantom.py TISSUE)"
+    img.header["descrip"] = descrip
     nib.save(img, path)
 
 
@@ -170,7 +182,7 @@ def dataset_lines(case: Case, image: str) -> list[dict]:
     return lines
 
 
-def case_record(case: Case, image: str, label_map: str | None = None) -> dict:
+def case_record(case: Case, image: str, label_map: str | None = None, finding_map: str | None = None) -> dict:
     ph = case.phantom
     data, affine = case.file_array_and_affine()
     rec = {"id": case.id, "image": image, "shape": list(ph.shape), "spacing": list(ph.spacing),
@@ -178,20 +190,25 @@ def case_record(case: Case, image: str, label_map: str | None = None) -> dict:
            "affine": affine.tolist(), "labels": case.labels}
     if label_map:
         rec["label_map"] = label_map
+    if finding_map:
+        rec["finding_map"] = finding_map
     return rec
 
 
 def write_dataset(out: str, n: int, seed: int, split: str, size=DEFAULT_SIZE, n_vqa: int = 5, start: int = 0,
                   progress=None, label_maps: bool = True) -> dict:
     """Generate cases start..start+n-1 into out/; returns counts and timing. With ``label_maps`` each volume gets
-    its tissue map beside it (``labels/<id>.nii.gz``) and ``labels/tissues.json`` names the ids."""
-    from .phantom import TISSUE
+    its tissue map beside it (``labels/<id>.nii.gz``, ``labels/tissues.json`` names the ids) and its finding map
+    (``labels/<id>-findings.nii.gz``, ``labels/findings.json`` names the bits)."""
+    from .phantom import FINDINGS, TISSUE
 
     os.makedirs(os.path.join(out, "images"), exist_ok=True)
     if label_maps:
         os.makedirs(os.path.join(out, "labels"), exist_ok=True)
         with open(os.path.join(out, "labels", "tissues.json"), "w") as f:
             json.dump({str(v): k for k, v in TISSUE.items()}, f, indent=1)
+        with open(os.path.join(out, "labels", "findings.json"), "w") as f:
+            json.dump({str(1 << j): k for j, k in enumerate(FINDINGS)}, f, indent=1)
     t0 = time.perf_counter()
     n_lines = 0
     with open(os.path.join(out, "dataset.jsonl"), "w") as ds, open(os.path.join(out, "cases.jsonl"), "w") as cs:
@@ -200,12 +217,14 @@ def write_dataset(out: str, n: int, seed: int, split: str, size=DEFAULT_SIZE, n_
             image = f"images/{case.id}.nii.gz"
             write_nifti(case, os.path.join(out, image))
             label_map = f"labels/{case.id}.nii.gz" if label_maps else None
+            finding_map = f"labels/{case.id}-findings.nii.gz" if label_maps else None
             if label_map:
                 write_label_map(case, os.path.join(out, label_map))
+                write_finding_map(case, os.path.join(out, finding_map))
             for line in dataset_lines(case, image):
                 ds.write(json.dumps(line) + "\n")
                 n_lines += 1
-            cs.write(json.dumps(case_record(case, image, label_map)) + "\n")
+            cs.write(json.dumps(case_record(case, image, label_map, finding_map)) + "\n")
             if progress:
                 progress(i - start + 1, n)
     dt = time.perf_counter() - t0

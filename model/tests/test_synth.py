@@ -370,3 +370,22 @@ def test_labels_agree_with_the_label_map_on_random_cases():
         assert (_cardiothoracic_ratio(ph) > 0.5) == lab["cardiomegaly"], i
         laa = float((ph.hu[ph.lobes > 0] < -950).mean())
         assert (laa > 0.01) == bool(lab["emphysema"]), i
+
+
+def test_written_finding_and_tissue_maps_read_back_as_the_phantom_on_its_own_grid(tmp_path):
+    import json as _json
+
+    import nibabel as nib
+
+    from model.phantom import FINDINGS as PH_FINDINGS
+    from model.synth import generate_case, write_dataset
+
+    write_dataset(str(tmp_path), 3, seed=4, split="test", size=(48, 48, 24), n_vqa=1)
+    bits = _json.load(open(tmp_path / "labels" / "findings.json"))
+    assert bits == {str(1 << j): k for j, k in enumerate(PH_FINDINGS)}
+    for i, rec in enumerate(map(_json.loads, open(tmp_path / "cases.jsonl"))):
+        ph = generate_case(4, "test", i, size=(48, 48, 24)).phantom
+        for key, want in (("finding_map", ph.findings), ("label_map", ph.tissue)):
+            img = nib.as_closest_canonical(nib.load(tmp_path / rec[key]))  # RAS, whichever order the file has
+            assert np.array_equal(np.asarray(img.dataobj), want), (i, key)
+            assert np.allclose(img.affine, nib.as_closest_canonical(nib.load(tmp_path / rec["image"])).affine)
