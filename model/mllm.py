@@ -40,6 +40,7 @@ class MLLMConfig:
     finding_evidence: bool = False  # the finding head's beliefs are written back into the summary token (see below)
     detail_evidence: bool = False  # the local-detail branch's beliefs too (model/detail.py)
     detail_width: int = 16
+    detail_cells: bool = False  # the branch's mask-supervised per-position logits (model/detail.py, Deviation 19)
 
     @property
     def image_grid(self) -> list[int]:
@@ -67,7 +68,8 @@ class MLLMConfig:
         return MLLMConfig(encoder=EncoderConfig(**e), llm=LLMConfig(**d["llm"]), pooling=list(d["pooling"]),
                           image_token_id=d["image_token_id"], summary_token=d.get("summary_token", False),
                           summary_max=d.get("summary_max", False), finding_evidence=d.get("finding_evidence", False),
-                          detail_evidence=d.get("detail_evidence", False), detail_width=d.get("detail_width", 16))
+                          detail_evidence=d.get("detail_evidence", False), detail_width=d.get("detail_width", 16),
+                          detail_cells=d.get("detail_cells", False))
 
 
 class Projector(nn.Module):
@@ -175,8 +177,9 @@ class CTLensMLLM(nn.Module):
             raise ValueError("detail evidence needs the summary token")
         self.cfg.detail_evidence = True
         if detail_state is not None:
-            self.cfg.detail_width = detail_state["features.0.0.weight"].shape[0]  # the first convolution's outputs
-        self.detail = DetailNet(self.cfg.detail_width)
+            shape = DetailNet.shape_of(detail_state)
+            self.cfg.detail_width, self.cfg.detail_cells = shape["width"], shape["cells"]
+        self.detail = DetailNet(self.cfg.detail_width, cells=self.cfg.detail_cells)
         if detail_state is not None:
             self.detail.load_state_dict(detail_state)
         self.detail_evidence = self._zero_belief_map()

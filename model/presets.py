@@ -144,6 +144,13 @@ PRESETS = {
     #   python3 -m model.train --preset demo_more --out model/runs/more_run
     "demo_more": _demo("demo_more", stage3_steps=3000, stage3_lr=2e-4, stage3_from="law_evidence/stage3.pt",
                        finding_evidence=True, stage3_windows=_LAW_WINDOWS),
+    # The branch trained on the phantoms' finding cells as well (Deviation 19: told where the findings are, on crops
+    # first), then 1,500 stage-3 steps from package 2.1's model (1,500: what this session's clock allowed):
+    #   python3 -m model.detail --data model/runs/demo/data --out model/runs/detail_cells/detail.pt --cells demo \
+    #       --crop-steps 3000 --steps 300 --batch 12 --eval-every 150
+    #   python3 -m model.train --preset demo_cells --out model/runs/cells_run
+    "demo_cells": _demo("demo_cells", stage3_steps=1500, stage3_lr=2e-4, stage3_from="law_evidence/stage3.pt",
+                        finding_evidence=True, detail_from="detail_cells/detail.pt", stage3_windows=_LAW_WINDOWS),
     # The 1.0 recipe (16×64×64, frozen blocks 0–1, 1000 cases), for comparison runs.
     "demo1": Preset("demo1"),
     # A few seconds end to end: the pipeline test (tiny model, 3 cases, a handful of steps per stage).

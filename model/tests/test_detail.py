@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -110,3 +111,129 @@ def test_case_labels_are_what_the_labeller_reads_from_each_training_report(tmp_p
     assert labels.shape == (3, len(FINDINGS))
     for i, report in reports.items():
         assert labels[i].tolist() == [float(label_report(report)[k]) for k in FINDINGS]
+
+
+def test_the_finding_map_marks_each_present_finding_and_nothing_else():
+    from model.phantom import FINDINGS as PH_FINDINGS
+    from model.phantom import TISSUE
+    from model.synth import generate_case
+
+    for i in range(6):
+        ph = generate_case(5, "train", i, size=(64, 64, 32)).phantom
+        for bit, name in enumerate(PH_FINDINGS):
+            covered = ((ph.findings >> bit) & 1).astype(bool)
+            assert covered.any() == bool(ph.labels[name]), (i, name)
+        nodes = ph.tissue == TISSUE["lymph_node"]
+        enlarged = ((ph.findings >> PH_FINDINGS.index("lymphadenopathy")) & 1).astype(bool)
+        assert not (enlarged & ~nodes).any()  # enlarged nodes are lymph node tissue; normal nodes are not marked
+
+
+def test_finding_cells_are_the_resampled_coverage_on_the_model_grid():
+    from model.ct_data import CELL, finding_cells
+    from model.phantom import make_phantom
+
+    ph = make_phantom(np.random.default_rng(3), shape=(64, 64, 32))
+    ph.findings[:] = 0
+    ph.findings[10:12, 20:24, 8:10] = 1  # "nodule" on RAS i 10–11, j 20–23, k 8–9: whole input voxels (2 a side)
+    ph.findings[40, 40, 20] = 1  # one source voxel: 1/8 of an input voxel
+    cells = finding_cells(ph, (16, 32, 32))  # [finding, slice cell, A cell, R cell]
+    assert cells.shape == (8, 16 // CELL[0], 32 // CELL[1], 32 // CELL[2]) and cells.dtype == np.uint8
+    assert not cells[1:].any()
+    # input voxels (k 4, j 10–11, i 5) → cell (4 // 2, 10 // 4, 5 // 4); the lone voxel → (10 // 2, 20 // 4, 20 // 4)
+    assert np.argwhere(cells[0]).tolist() == [[2, 2, 1], [5, 5, 5]]
+    assert cells[0, 2, 2, 1] == 255 and cells[0, 5, 5, 5] == round(255 / 8)
+
+
+def test_per_position_logits_add_their_highest_to_the_finding_logit_and_survive_folding():
+    torch.manual_seed(1)
+    bn = DetailNet(4, batchnorm=True, cells=True).eval()
+    x = torch.randn(2, 3, 4, 32, 32)
+    with torch.no_grad():
+        logits, per_cell = bn.forward_with_cells(x)
+        f = bn.features(x).flatten(2)
+        head = bn.head(torch.cat([f.amax(2), f.mean(2)], 1))
+    assert per_cell.shape == (2, 8, 1, 4, 4)
+    assert torch.allclose(logits, head + per_cell.flatten(2).amax(2), atol=1e-6)
+    plain = DetailNet(**DetailNet.shape_of(fold_batchnorm(bn.state_dict())))
+    plain.load_state_dict(fold_batchnorm(bn.state_dict()))
+    with torch.no_grad():
+        assert torch.allclose(plain(x), bn(x), atol=1e-5)
+
+
+def test_the_cell_loss_is_balanced_within_each_case_and_ignores_partly_covered_cells():
+    from model.detail import cell_loss
+
+    cover = torch.zeros(1, 8, 2, 8, 8)
+    cover[0, 0, 0, 0, 0] = 1.0  # one covered voxel-cell → one positive cell of the 1×4×4 grid
+    cover[0, 1, 0, 4, 4] = 0.2  # partly covered: neither positive nor negative
+    right = torch.full((1, 8, 1, 4, 4), -6.0)
+    right[0, 0, 0, 0, 0] = 6.0
+    wrong = right.clone()
+    wrong[0, 0, 0, 0, 0] = -6.0
+    assert cell_loss(right, cover) < 0.01 < cell_loss(wrong, cover)
+    # one missed positive among 16 cells costs as much as missing a whole finding: it is not diluted by negatives
+    assert cell_loss(wrong, cover) > 6.0 / 8 * 0.9
+    partial = right.clone()
+    partial[0, 1, 0, 2, 2] = 6.0  # the partly covered cell: any value costs nothing
+    assert torch.allclose(cell_loss(partial, cover), cell_loss(right, cover))
+
+
+def test_a_model_with_cell_supervised_detail_reloads_from_its_package(tmp_path):
+    model, tok, preset = tiny_model()
+    model.enable_finding_evidence()
+    model.enable_detail_evidence(fold_batchnorm(DetailNet(4, batchnorm=True, cells=True).eval().state_dict()))
+    assert model.cfg.detail_cells and model.detail.cells is not None
+    with torch.no_grad():
+        model.detail_evidence.weight.normal_(0, 0.5)
+    export_package(model, tok, preset.preprocess(), str(tmp_path / "pkg"), {"training": "test"})
+    pkg = load_package(str(tmp_path / "pkg"))
+    assert pkg.model.cfg.detail_cells
+    x = torch.randn(1, 3, 4, 32, 32)
+    text = torch.randn(1, model.cfg.llm.dim)
+    model.eval()
+    assert torch.equal(_vision(pkg.model, x, text), _vision(model, x, text))
+
+
+def test_the_trainer_with_cells_builds_them_for_its_data_and_refuses_an_unknown_preset(tmp_path):
+    from model import train as T
+
+    run = tmp_path / "run"
+    assert T.main(["--preset", "tiny", "--out", str(run), "--threads", "1"]) == 0
+    out = tmp_path / "detail.pt"
+    detail_main(["--data", str(run / "data"), "--out", str(out), "--steps", "2", "--batch", "2", "--width", "4",
+                 "--monitor", "1", "--eval-every", "2", "--cells", "tiny"])
+    cells = np.load(run / "data" / "train_findings.npy")
+    assert cells.shape == (3, 8, 2, 8, 8)
+    labels = case_labels(str(run / "data" / "train_lines.jsonl"))
+    assert ((cells.reshape(3, 8, -1).max(2) > 0) <= (labels > 0.5)).all()  # a cell only where the report has it
+    _, state = load_detail(str(out))
+    assert DetailNet.shape_of(state) == {"width": 4, "cells": True}
+    with pytest.raises(SystemExit, match="no preset 'nope'"):
+        detail_main(["--data", str(run / "data"), "--out", str(out), "--steps", "1", "--cells", "nope"])
+
+
+def test_crops_line_up_with_their_cells_and_half_of_them_hold_a_small_finding():
+    from model.detail import crop_batch
+
+    rng = np.random.default_rng(0)
+    hu = np.zeros((2, 32, 128, 128), np.float32)
+    z, y, x = np.meshgrid(np.arange(32), np.arange(128), np.arange(128), indexing="ij")
+    hu[:] = z * 1e4 + y * 100 + x  # each voxel says where it is
+    cells = np.zeros((2, 8, 16, 32, 32), np.uint8)
+    cells[0, 0, 12, 28, 3] = 255  # case 0: a nodule cell near an edge; case 1: nothing
+    held = 0
+    for _ in range(40):
+        hx, target = crop_batch(hu, cells, np.array([0, 1]), (16, 64, 64), rng)
+        assert hx.shape == (2, 16, 64, 64) and target.shape == (2, 8, 8, 16, 16)
+        for b in range(2):
+            z0, y0, x0 = int(hx[b, 0, 0, 0] // 1e4), int(hx[b, 0, 0, 0] % 1e4 // 100), int(hx[b, 0, 0, 0] % 100)
+            assert z0 % 4 == 0 and y0 % 8 == 0 and x0 % 8 == 0  # on the net's output grid
+            assert torch.equal(target[b], torch.from_numpy(
+                cells[b, :, z0 // 2:z0 // 2 + 8, y0 // 4:y0 // 4 + 16, x0 // 4:x0 // 4 + 16]).float() / 255)
+        held += int(target[0, 0].max() > 0)
+    assert 14 <= held <= 36  # about half centred on the nodule, a few more by chance, not all
+
+
+def test_the_trainer_pretrains_on_crops_only_with_cells():
+    with pytest.raises(SystemExit, match="needs --cells"):
+        detail_main(["--data", "nowhere", "--out", "x.pt", "--crop-steps", "3"])
