@@ -221,36 +221,56 @@ def main(argv=None) -> None:
             raise SystemExit(f"--cells: no preset {a.cells!r} (one of {', '.join(PRESETS)})")
         cells = build_finding_cells(PRESETS[a.cells], "train", n, a.data)
     net = DetailNet(a.width, batchnorm=True, cells=cells is not None)  # BatchNorm to train; folded when loaded
-    if a.crop_steps:
-        crop = tuple(int(v) for v in a.crop.split(","))
+    history = []
+
+    def auc_line(aucs: dict) -> str:
+        return " ".join(f"{k[:8]} " + ("—" if v is None else f"{v:.3f}") for k, v in aucs.items())
+
+    def run_phase(name: str, steps: int, last: int, loss_of, log_every: int, on_eval=None) -> None:
+        """``last`` of ``steps`` AdamW steps on a one-cycle schedule, each on ``loss_of(step)``."""
         opt = torch.optim.AdamW(net.parameters(), lr=a.lr, weight_decay=1e-4)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=a.crop_steps, pct_start=0.05)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=steps, pct_start=0.05)
         t0, ema = time.time(), None
-        for step in range(1, a.crop_steps + 1):
-            hx, target = crop_batch(hu, cells, rng.choice(train_idx, a.crop_batch, replace=False), crop, rng)
-            x = hu_batch_to_pixels(hx, pre)
-            if rng.random() < 0.5:
-                x, target = x.flip(-1), target.flip(-1)
-            loss = cell_loss(net.forward_with_cells(x)[1], target)
+        for step in range(1, last + 1):
+            loss = loss_of()
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
             ema = float(loss) if ema is None else 0.98 * ema + 0.02 * float(loss)
-            if step % 50 == 0:
-                log(f"detail crop step {step}/{a.crop_steps} cells {float(loss):.4f} (ema {ema:.4f}) "
+            if step % log_every == 0:
+                log(f"detail {name} step {step}/{steps} loss {float(loss):.4f} (ema {ema:.4f}) "
                     f"{(time.time() - t0) / step:.2f} s/step")
+            if on_eval and (step % a.eval_every == 0 or step == last):
+                on_eval(step)
+
+    def save(step: int, phase: str) -> None:
         aucs = evaluate(net, hu, labels, mon_idx, pre)
-        log("detail AUC after crops " + " ".join(f"{k[:8]} " + ("—" if v is None else f"{v:.3f}") for k, v in aucs.items()))
-    opt = torch.optim.AdamW(net.parameters(), lr=a.lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=a.steps, pct_start=0.05)
+        history.append({"step": step, "phase": phase, "auc": aucs})
+        log(f"detail AUC ({phase} {step}) " + auc_line(aucs))
+        os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+        torch.save({"width": a.width, "windows": windows, "state": net.state_dict(), "step": step,
+                    "history": history}, a.out + ".part")
+        os.replace(a.out + ".part", a.out)
+
+    t_start = time.time()
+    if a.crop_steps:
+        crop = tuple(int(v) for v in a.crop.split(","))
+
+        def crop_loss():
+            hx, target = crop_batch(hu, cells, rng.choice(train_idx, a.crop_batch, replace=False), crop, rng)
+            x = hu_batch_to_pixels(hx, pre)
+            if rng.random() < 0.5:
+                x, target = x.flip(-1), target.flip(-1)
+            return cell_loss(net.forward_with_cells(x)[1], target)
+
+        run_phase("crop", a.crop_steps, a.crop_steps, crop_loss, 50)
+        save(a.crop_steps, "crops")
+
     # balanced BCE: each finding's positives and negatives weigh alike (prevalence 0.25–0.4)
     pos_weight = torch.from_numpy((1 - pos_rate) / pos_rate.clip(1e-3))
 
-    t0, ema = time.time(), None
-    history = []
-    last = min(a.steps, a.stop_after or a.steps)
-    for step in range(1, last + 1):
+    def volume_loss():
         idx = np.sort(rng.choice(train_idx, a.batch, replace=False))
         x = hu_batch_to_pixels(hu[idx], pre)
         target = None if cells is None else torch.from_numpy(np.asarray(cells[idx])).float() / 255
@@ -261,23 +281,11 @@ def main(argv=None) -> None:
         loss = F.binary_cross_entropy_with_logits(logits, torch.from_numpy(labels[idx]), pos_weight=pos_weight)
         if per_cell is not None:
             loss = loss + a.cells_weight * cell_loss(per_cell, target)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        ema = float(loss) if ema is None else 0.98 * ema + 0.02 * float(loss)
-        if step % 20 == 0:
-            log(f"detail step {step}/{a.steps} bce {float(loss):.4f} (ema {ema:.4f}) "
-                f"{(time.time() - t0) / step:.2f} s/step")
-        if step % a.eval_every == 0 or step == last:
-            aucs = evaluate(net, hu, labels, mon_idx, pre)
-            history.append({"step": step, "auc": aucs})
-            log("detail AUC " + " ".join(f"{k[:8]} " + ("—" if v is None else f"{v:.3f}") for k, v in aucs.items()))
-            os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
-            torch.save({"width": a.width, "windows": windows, "state": net.state_dict(), "step": step,
-                        "history": history}, a.out + ".part")
-            os.replace(a.out + ".part", a.out)
-    log(f"detail: done in {(time.time() - t0) / 60:.1f} min → {a.out}")
+        return loss
+
+    run_phase("volume", a.steps, min(a.steps, a.stop_after or a.steps), volume_loss, 20,
+              on_eval=lambda step: save(step, "volumes"))
+    log(f"detail: done in {(time.time() - t_start) / 60:.1f} min → {a.out}")
 
 
 if __name__ == "__main__":

@@ -67,19 +67,26 @@ def test_zero_initialised_detail_evidence_leaves_the_model_unchanged_then_moves_
         model.image_features(model.encoder.encode_slices(x), text)
 
 
-def test_a_package_with_the_detail_branch_reloads_the_same_features(tmp_path):
-    model, tok, preset = tiny_model()
-    model.enable_finding_evidence()
-    model.enable_detail_evidence(fold_batchnorm(_trained_like_bn_net(16).state_dict()))
+def _reloaded_from_package(model, tok, preset, tmp_path):
+    """``model`` with a random evidence map, exported and read back: (the package's model, model) give equal
+    features."""
     with torch.no_grad():
         model.detail_evidence.weight.normal_(0, 0.5)
     export_package(model, tok, preset.preprocess(), str(tmp_path / "pkg"), {"training": "test"})
     pkg = load_package(str(tmp_path / "pkg"))
-    assert pkg.model.detail is not None and pkg.model.cfg.detail_evidence
     x = torch.randn(1, 3, 4, 32, 32)
     text = torch.randn(1, model.cfg.llm.dim)
     model.eval()
     assert torch.equal(_vision(pkg.model, x, text), _vision(model, x, text))
+    return pkg.model
+
+
+def test_a_package_with_the_detail_branch_reloads_the_same_features(tmp_path):
+    model, tok, preset = tiny_model()
+    model.enable_finding_evidence()
+    model.enable_detail_evidence(fold_batchnorm(_trained_like_bn_net(16).state_dict()))
+    reloaded = _reloaded_from_package(model, tok, preset, tmp_path)
+    assert reloaded.detail is not None and reloaded.cfg.detail_evidence
 
 
 def test_the_stand_alone_trainer_writes_a_checkpoint_with_its_windows_and_monitor_aucs(tmp_path):
@@ -183,25 +190,20 @@ def test_a_model_with_cell_supervised_detail_reloads_from_its_package(tmp_path):
     model.enable_finding_evidence()
     model.enable_detail_evidence(fold_batchnorm(DetailNet(4, batchnorm=True, cells=True).eval().state_dict()))
     assert model.cfg.detail_cells and model.detail.cells is not None
-    with torch.no_grad():
-        model.detail_evidence.weight.normal_(0, 0.5)
-    export_package(model, tok, preset.preprocess(), str(tmp_path / "pkg"), {"training": "test"})
-    pkg = load_package(str(tmp_path / "pkg"))
-    assert pkg.model.cfg.detail_cells
-    x = torch.randn(1, 3, 4, 32, 32)
-    text = torch.randn(1, model.cfg.llm.dim)
-    model.eval()
-    assert torch.equal(_vision(pkg.model, x, text), _vision(model, x, text))
+    assert _reloaded_from_package(model, tok, preset, tmp_path).cfg.detail_cells
 
 
-def test_the_trainer_with_cells_builds_them_for_its_data_and_refuses_an_unknown_preset(tmp_path):
+def test_the_trainer_with_cells_builds_them_trains_crops_then_volumes_and_refuses_an_unknown_preset(tmp_path):
     from model import train as T
 
     run = tmp_path / "run"
     assert T.main(["--preset", "tiny", "--out", str(run), "--threads", "1"]) == 0
     out = tmp_path / "detail.pt"
     detail_main(["--data", str(run / "data"), "--out", str(out), "--steps", "2", "--batch", "2", "--width", "4",
-                 "--monitor", "1", "--eval-every", "2", "--cells", "tiny"])
+                 "--monitor", "1", "--eval-every", "2", "--cells", "tiny", "--crop-steps", "2", "--crop", "4,16,16",
+                 "--crop-batch", "2"])
+    history = torch.load(out)["history"]
+    assert [(h["phase"], h["step"]) for h in history] == [("crops", 2), ("volumes", 2)]
     cells = np.load(run / "data" / "train_findings.npy")
     assert cells.shape == (3, 8, 2, 8, 8)
     labels = case_labels(str(run / "data" / "train_lines.jsonl"))
