@@ -151,6 +151,10 @@ PRESETS = {
     #   python3 -m model.train --preset demo_cells --out model/runs/cells_run
     "demo_cells": _demo("demo_cells", stage3_steps=1500, stage3_lr=2e-4, stage3_from="law_evidence/stage3.pt",
                         finding_evidence=True, detail_from="detail_cells/detail.pt", stage3_windows=_LAW_WINDOWS),
+    # demo_cells continued: its result, 1,000 more steps (the branch stays frozen; its evidence map trains on)
+    #   python3 -m model.train --preset demo_cells_more --out model/runs/cells_more
+    "demo_cells_more": _demo("demo_cells_more", stage3_steps=1000, stage3_lr=2e-4, stage3_from="cells_run/stage3.pt",
+                             finding_evidence=True, stage3_windows=_LAW_WINDOWS),
     # The 1.0 recipe (16×64×64, frozen blocks 0–1, 1000 cases), for comparison runs.
     "demo1": Preset("demo1"),
     # A few seconds end to end: the pipeline test (tiny model, 3 cases, a handful of steps per stage).

@@ -224,7 +224,7 @@ def train_stage3(preset: Preset, tok: WordTokenizer, run: str, stage2_path: str,
         q.requires_grad_(not n.startswith("detail."))  # the branch stays as model.detail trained it
     trained = [q for q in model.parameters() if q.requires_grad]
     log(f"stage3 from {start}: HU windows {preset.stage3_windows}, finding evidence {model.finding_evidence is not None}, "
-        f"detail branch {'frozen, from ' + preset.detail_from if model.detail is not None else 'none'}, "
+        f"detail branch {'none' if model.detail is None else 'frozen, from ' + (preset.detail_from or start)}, "
         f"everything else at {preset.stage3_lr}, {preset.stage3_steps} steps")
     extra = {"vocab": tok.vocab, "preprocess": asdict(pre), "variant": asdict(Variant()), "preset": preset.name}
     run_loop("stage3", final, model, [{"params": trained, "lr": preset.stage3_lr}], preset.stage3_steps, preset,

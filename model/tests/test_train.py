@@ -172,6 +172,17 @@ def test_stage3_with_the_detail_branch_keeps_it_frozen_and_trains_its_evidence(t
     assert all(torch.equal(s3["model"][f"detail.{k}"], v) for k, v in folded.items())  # frozen
     assert checkpoint_model(str(second / "stage3.pt")).detail is not None
 
+    # continued without detail_from: the branch comes with the checkpoint and stays frozen, its map trains on
+    monkeypatch.setattr(S, "RUNS", str(tmp_path))
+    more = dataclasses.replace(tiny_d, name="tiny_d_more", stage3_from="second/stage3.pt", detail_from=None)
+    monkeypatch.setitem(PRESETS, "tiny_d_more", more)
+    assert T.main(["--preset", "tiny_d_more", "--out", str(tmp_path / "more"), "--threads", "1"]) == 0
+    assert "detail branch frozen, from " in capsys.readouterr().out
+    s4 = torch.load(tmp_path / "more" / "stage3.pt")
+    assert all(torch.equal(s4["model"][f"detail.{k}"], v) for k, v in folded.items())
+    assert not torch.equal(s4["model"]["detail_evidence.weight"], s3["model"]["detail_evidence.weight"])
+    monkeypatch.setattr(S, "RUNS", str(tmp_path / "runs"))
+
     other = dataclasses.replace(tiny_d, name="tiny_d2", stage3_windows=[[-600.0, 1500.0], [40.0, 400.0], [400.0, 1800.0]])
     monkeypatch.setitem(PRESETS, "tiny_d2", other)
     with pytest.raises(ValueError, match="trained on HU windows"):
