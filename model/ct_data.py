@@ -25,6 +25,16 @@ def _case_hu(case) -> np.ndarray:
     return stored_to_hu(stored_values(case.phantom.hu, case.scaling), slope, inter)
 
 
+def _another_writer_finished(part: str, done) -> bool:
+    """While ``part`` is fresh (written to in the last 5 min), another process is building it: wait, do not clobber
+    it. True once ``done()`` says it finished; False when there is no such process (or it died)."""
+    while os.path.exists(part) and time.time() - os.path.getmtime(part) < 300:
+        time.sleep(20)
+        if done():
+            return True
+    return False
+
+
 def build_ct_data(preset: Preset, split: str, n: int, data_dir: str) -> dict:
     """Generate ``n`` cases of ``split`` in memory: resampled HU [n,D,H,W] (float16) + the dataset lines."""
     from .synth import dataset_lines, generate_case
@@ -37,11 +47,8 @@ def build_ct_data(preset: Preset, split: str, n: int, data_dir: str) -> dict:
         if hu.shape[0] == n:
             with open(lines_path) as f:
                 return {"hu": hu, "lines": [json.loads(l) for l in f]}
-    part = hu_path + ".part.npy"
-    while os.path.exists(part) and time.time() - os.path.getmtime(part) < 300:  # another process (--data-only) is on it
-        time.sleep(20)
-        if os.path.exists(hu_path) and os.path.exists(lines_path):
-            return build_ct_data(preset, split, n, data_dir)
+    if _another_writer_finished(hu_path + ".part.npy", lambda: os.path.exists(hu_path) and os.path.exists(lines_path)):
+        return build_ct_data(preset, split, n, data_dir)  # another process (--data-only) was on it
     d, h, w = preset.slices, preset.image_size, preset.image_size
     # written in place on disk (10,000 cases of 32×128×128 are 10 GB), renamed when complete
     hu_all = np.lib.format.open_memmap(hu_path + ".part.npy", mode="w+", dtype=np.float16, shape=(n, d, h, w))
@@ -91,10 +98,8 @@ def build_finding_cells(preset: Preset, split: str, n: int, data_dir: str) -> np
         cells = np.load(path, mmap_mode="r")
         if cells.shape[0] == n:
             return cells
-    while os.path.exists(path + ".part.npy") and time.time() - os.path.getmtime(path + ".part.npy") < 300:
-        time.sleep(20)  # another process is writing them (a second trainer started meanwhile): wait, do not clobber
-        if os.path.exists(path):
-            return build_finding_cells(preset, split, n, data_dir)
+    if _another_writer_finished(path + ".part.npy", lambda: os.path.exists(path)):
+        return build_finding_cells(preset, split, n, data_dir)  # a second trainer started meanwhile was on it
     size = (preset.slices, preset.image_size, preset.image_size)
     shape = (n, 8) + tuple(s // c for s, c in zip(size, CELL))
     out = np.lib.format.open_memmap(path + ".part.npy", mode="w+", dtype=np.uint8, shape=shape)
