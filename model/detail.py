@@ -43,6 +43,8 @@ class DetailNet(nn.Module):
     """
 
     STRIDES = ((1, 2, 2), 2, 1, 2, 1)
+    # input voxels per position of the last grid, per axis (D, H, W): (4, 8, 8)
+    OUTPUT_STRIDE = tuple(int(v) for v in np.prod([(s, s, s) if isinstance(s, int) else s for s in STRIDES], axis=0))
 
     def __init__(self, width: int = 16, batchnorm: bool = False, cells: bool = False):
         super().__init__()
@@ -128,12 +130,15 @@ def cell_loss(per_cell: torch.Tensor, cover: torch.Tensor, hard_weight: float = 
 SMALL = [FINDINGS.index(k) for k in ("lung_nodule", "arterial_calcification", "lymphadenopathy")]
 
 
-def crop_batch(hu, cells, idx: np.ndarray, crop, rng, stride=(4, 8, 8), cell=(2, 4, 4)):
+def crop_batch(hu, cells, idx: np.ndarray, crop, rng):
     """Crops of the cases ``idx`` (HU [B,*crop], finding cells [B,8,…] of the same region), each on the net's output
     grid (starts at multiples of ``stride``) so its per-position logits line up with the cells. Half of them hold a
     small finding where the case has one (centred on a random cell it covers, jittered), the rest lie anywhere.
     Why crops: a 16×64×64 crop costs an eighth of a volume and a positive-centred one always shows the finding, so
     the detector sees a nodule many times more often per CPU-second than in whole volumes."""
+    from .ct_data import CELL as cell
+
+    stride = DetailNet.OUTPUT_STRIDE
     size = hu.shape[1:]
     xs, ts = [], []
     for i in idx:
@@ -197,7 +202,8 @@ def main(argv=None) -> None:
     ap.add_argument("--cells-weight", type=float, default=1.0, help="weight of the per-position loss")
     ap.add_argument("--crop-steps", type=int, default=0,
                     help="with --cells: first this many steps on crops, per-position loss only (crop_batch)")
-    ap.add_argument("--crop", default="16,64,64", help="crop size D,H,W (multiples of 4,8,8)")
+    ap.add_argument("--crop", default="16,64,64",
+                    help=f"crop size D,H,W (multiples of {','.join(map(str, DetailNet.OUTPUT_STRIDE))})")
     ap.add_argument("--crop-batch", type=int, default=24)
     a = ap.parse_args(argv)
 
@@ -227,7 +233,7 @@ def main(argv=None) -> None:
         return " ".join(f"{k[:8]} " + ("—" if v is None else f"{v:.3f}") for k, v in aucs.items())
 
     def run_phase(name: str, steps: int, last: int, loss_of, log_every: int, on_eval=None) -> None:
-        """``last`` of ``steps`` AdamW steps on a one-cycle schedule, each on ``loss_of(step)``."""
+        """``last`` of ``steps`` AdamW steps on a one-cycle schedule, each on the loss ``loss_of()`` draws."""
         opt = torch.optim.AdamW(net.parameters(), lr=a.lr, weight_decay=1e-4)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=a.lr, total_steps=steps, pct_start=0.05)
         t0, ema = time.time(), None
