@@ -112,6 +112,13 @@ def _demo(name: str, **stage3) -> Preset:
     return Preset(name, **copy.deepcopy({**_DEMO, **stage3}))  # no list shared between presets
 
 
+def _after_21(name: str, **change) -> Preset:
+    """A continuation of package 2.1's model (law_evidence/stage3.pt): its windows, its finding evidence, 3,000
+    stage-3 steps at 2e-4, unless ``change`` says otherwise."""
+    return _demo(name, **{"stage3_steps": 3000, "stage3_lr": 2e-4, "stage3_from": "law_evidence/stage3.pt",
+                          "finding_evidence": True, "stage3_windows": _LAW_WINDOWS, **change})
+
+
 PRESETS = {
     # 32×128×128 input, patch 32 (4×4 tokens a slice, 512 visual tokens), every encoder block trained, 10,000
     # training phantoms, reports whose sentences decide polarity at their first token, a task-supervised gate.
@@ -137,24 +144,20 @@ PRESETS = {
     #   python3 -m model.detail --data model/runs/demo/data --out model/runs/detail/detail.pt --steps 3000 \
     #       --stop-after 1500 --batch 12 --eval-every 500
     #   python3 -m model.train --preset demo_detail --out model/runs/detail_run
-    "demo_detail": _demo("demo_detail", stage3_steps=3000, stage3_lr=2e-4, stage3_from="law_evidence/stage3.pt",
-                         finding_evidence=True, detail_from="detail/detail.pt", stage3_windows=_LAW_WINDOWS),
+    "demo_detail": _after_21("demo_detail", detail_from="detail/detail.pt"),
     # demo_detail's control: package 2.1's model, 3,000 more stage-3 steps with nothing added, so the branch and the
     # extra training are told apart (model/README.md, Deviation 18):
     #   python3 -m model.train --preset demo_more --out model/runs/more_run
-    "demo_more": _demo("demo_more", stage3_steps=3000, stage3_lr=2e-4, stage3_from="law_evidence/stage3.pt",
-                       finding_evidence=True, stage3_windows=_LAW_WINDOWS),
+    "demo_more": _after_21("demo_more"),
     # The branch trained on the phantoms' finding cells as well (Deviation 19: told where the findings are, on crops
     # first), then 1,500 stage-3 steps from package 2.1's model (1,500: what this session's clock allowed):
     #   python3 -m model.detail --data model/runs/demo/data --out model/runs/detail_cells/detail.pt --cells demo \
     #       --crop-steps 3000 --steps 300 --batch 12 --eval-every 150
     #   python3 -m model.train --preset demo_cells --out model/runs/cells_run
-    "demo_cells": _demo("demo_cells", stage3_steps=1500, stage3_lr=2e-4, stage3_from="law_evidence/stage3.pt",
-                        finding_evidence=True, detail_from="detail_cells/detail.pt", stage3_windows=_LAW_WINDOWS),
+    "demo_cells": _after_21("demo_cells", stage3_steps=1500, detail_from="detail_cells/detail.pt"),
     # demo_cells continued: its result, 1,000 more steps (the branch stays frozen; its evidence map trains on)
     #   python3 -m model.train --preset demo_cells_more --out model/runs/cells_more
-    "demo_cells_more": _demo("demo_cells_more", stage3_steps=1000, stage3_lr=2e-4, stage3_from="cells_run/stage3.pt",
-                             finding_evidence=True, stage3_windows=_LAW_WINDOWS),
+    "demo_cells_more": _after_21("demo_cells_more", stage3_steps=1000, stage3_from="cells_run/stage3.pt"),
     # The 1.0 recipe (16×64×64, frozen blocks 0–1, 1000 cases), for comparison runs.
     "demo1": Preset("demo1"),
     # A few seconds end to end: the pipeline test (tiny model, 3 cases, a handful of steps per stage).
