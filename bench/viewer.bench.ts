@@ -100,6 +100,11 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
+/** first slice, decoded and presented (ms from the bytes being in the page) from a page's own timings. */
+function loadFigures(t: { fetched?: number; loaded?: number; firstShown?: number; presented?: number }): Figures {
+  return { first: t.firstShown! - t.fetched!, decoded: t.loaded! - t.fetched!, presented: t.presented! - t.fetched! };
+}
+
 /** In the page: time `act`, then wait for the viewer to settle and read back every view canvas. */
 async function timeRedraw(page: Page, act: string, reps: number): Promise<number> {
   return page.evaluate(
@@ -196,12 +201,7 @@ async function measure(browser: Browser, url: string, volume: Volume, c: Case): 
     }
     const renderer = await page.getAttribute('#ctl-root', 'data-renderer');
     if (renderer !== c.renderer) throw new Error(`${volume.path}: renderer ${renderer}, expected ${c.renderer}`);
-    const t = await page.evaluate(() => window.ctlStandalone!.timings);
-    const f: Figures = {
-      first: t.firstShown! - t.fetched!,
-      decoded: t.loaded! - t.fetched!,
-      presented: t.presented! - t.fetched!,
-    };
+    const f = loadFigures(await page.evaluate(() => window.ctlStandalone!.timings));
     f.arrayBuffers = await pageArrayBuffers(page);
     f.redraw = await timeRedraw(page, 'all', 3);
     f.redraw3d = c.layout === '2x2' ? await timeRedraw(page, '3d', 3) : null;
@@ -240,12 +240,7 @@ async function measureNiivue(browser: Browser, url: string, volume: Volume): Pro
     }
     const error = await page.evaluate(() => window.nvBench!.error);
     if (error) throw new Error(`NiiVue, ${volume.path}: ${error} ${log.errors.join(' ')}`);
-    const t = await page.evaluate(() => window.nvBench!.timings);
-    const f: Figures = {
-      first: t.firstShown! - t.fetched!,
-      decoded: t.loaded! - t.fetched!,
-      presented: t.presented! - t.fetched!,
-    };
+    const f = loadFigures(await page.evaluate(() => window.nvBench!.timings));
     f.arrayBuffers = await pageArrayBuffers(page);
     f.redraw = await page.evaluate(() => window.nvBench!.redraw(3));
     f.step = await page.evaluate(() => window.nvBench!.step(11));
