@@ -176,7 +176,10 @@ def test_stage3_with_the_detail_branch_keeps_it_frozen_and_trains_its_evidence(t
     monkeypatch.setattr(S, "RUNS", str(tmp_path))
     more = dataclasses.replace(tiny_d, name="tiny_d_more", stage3_from="second/stage3.pt", detail_from=None)
     monkeypatch.setitem(PRESETS, "tiny_d_more", more)
+    (tmp_path / "first").symlink_to(tmp_path / "runs" / "first")  # the chain's paths, now relative to tmp_path
+    assert T.continuation_data_dir("second/stage3.pt") == str(tmp_path / "first" / "data")  # second has none
     assert T.main(["--preset", "tiny_d_more", "--out", str(tmp_path / "more"), "--threads", "1"]) == 0
+    assert not (tmp_path / "second" / "data").exists()  # trained on first's data, not a new copy
     assert "detail branch frozen, from " in capsys.readouterr().out
     s4 = torch.load(tmp_path / "more" / "stage3.pt")
     assert all(torch.equal(s4["model"][f"detail.{k}"], v) for k, v in folded.items())
