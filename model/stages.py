@@ -222,13 +222,16 @@ def train_stage3(preset: Preset, tok: WordTokenizer, run: str, stage2_path: str,
 
     for n, q in model.named_parameters():
         q.requires_grad_(not n.startswith("detail."))  # the branch stays as model.detail trained it
-    trained = [q for q in model.parameters() if q.requires_grad]
+    map_lr = preset.detail_evidence_lr if model.detail is not None else None
+    fast = [q for n, q in model.named_parameters() if map_lr is not None and n.startswith("detail_evidence.")]
+    rest = [q for q in model.parameters() if q.requires_grad and all(q is not f for f in fast)]
+    groups = [{"params": rest, "lr": preset.stage3_lr}] + ([{"params": fast, "lr": map_lr}] if fast else [])
     log(f"stage3 from {start}: HU windows {preset.stage3_windows}, finding evidence {model.finding_evidence is not None}, "
-        f"detail branch {'none' if model.detail is None else 'frozen, from ' + (preset.detail_from or start)}, "
-        f"everything else at {preset.stage3_lr}, {preset.stage3_steps} steps")
+        f"detail branch {'none' if model.detail is None else 'frozen, from ' + (preset.detail_from or start)}"
+        f"{f', its evidence map at {map_lr}' if fast else ''}, everything else at {preset.stage3_lr}, "
+        f"{preset.stage3_steps} steps")
     extra = {"vocab": tok.vocab, "preprocess": asdict(pre), "variant": asdict(Variant()), "preset": preset.name}
-    run_loop("stage3", final, model, [{"params": trained, "lr": preset.stage3_lr}], preset.stage3_steps, preset,
-             step, extra)
+    run_loop("stage3", final, model, groups, preset.stage3_steps, preset, step, extra)
     return final
 
 

@@ -172,6 +172,20 @@ def test_stage3_with_the_detail_branch_keeps_it_frozen_and_trains_its_evidence(t
     assert all(torch.equal(s3["model"][f"detail.{k}"], v) for k, v in folded.items())  # frozen
     assert checkpoint_model(str(second / "stage3.pt")).detail is not None
 
+    # detail_evidence_lr: the map alone at its own rate. AdamW's first steps move each weight by about the rate
+    # whatever the gradient's size, so the map ends about 100× larger and nothing else moves further.
+    fast = dataclasses.replace(tiny_d, name="tiny_d_fast", detail_evidence_lr=100 * tiny_d.stage3_lr)
+    monkeypatch.setitem(PRESETS, "tiny_d_fast", fast)
+    assert T.main(["--preset", "tiny_d_fast", "--out", str(tmp_path / "fast"), "--threads", "1"]) == 0
+    assert f"its evidence map at {fast.detail_evidence_lr}, everything else at {tiny_d.stage3_lr}" in capsys.readouterr().out
+    s3_fast = torch.load(tmp_path / "fast" / "stage3.pt")
+    ratio = s3_fast["model"]["detail_evidence.weight"].abs().max() / s3["model"]["detail_evidence.weight"].abs().max()
+    assert 30 < float(ratio) < 300
+    start = torch.load(first / "stage2.pt")["model"]
+    for name in ("llm.embed_tokens.weight", "finding_head.weight"):
+        moved = (s3_fast["model"][name] - start[name]).abs().max()
+        assert 0 < moved <= 3 * (s3["model"][name] - start[name]).abs().max()
+
     # continued without detail_from: the branch comes with the checkpoint and stays frozen, its map trains on
     monkeypatch.setattr(S, "RUNS", str(tmp_path))
     more = dataclasses.replace(tiny_d, name="tiny_d_more", stage3_from="second/stage3.pt", detail_from=None)
