@@ -90,7 +90,7 @@ export class Painter {
     const held = this.host.gpu();
     const gpu = this.cpuFrame || !held?.holds(volume) ? null : held;
     const win = model.win;
-    const key = [model.imageVersion, gpu ? 'webgl2' : 'canvas2d', model.convention, width, height, slice, port.zoom, port.centerH, port.centerV, win.center, win.width, volume.loadedCount].join('|');
+    const key = [model.imageVersion, gpu ? 'webgl2' : 'canvas2d', model.convention, width, height, slice, port.zoom, port.centerH, port.centerV, win.center, win.width, volume.imageStateOf(axes.n, slice)].join('|');
     const kept = this.sliceImages.get(view);
     if (kept && kept.key === key) ctx.drawImage(kept.canvas, 0, 0);
     else {

@@ -26,6 +26,29 @@ describe('webview/viewer/volume', () => {
     assert.throws(() => voxelsFromBuffer('float32', new ArrayBuffer(6)), /whole number/);
   });
 
+  it("keys a view's image on the slices it shows: a k-slice plane on its own slice, a plane across them on every slab", () => {
+    // k runs along display S (axial series), then along display R (a sagittal series, k flipped: L → R is -k).
+    const axial = new ViewerVolume(makeHeader([3, 2, 4], diag(1, 1, 1), 'int16'));
+    const before = [axial.imageStateOf(2, 1), axial.imageStateOf(1, 0)];
+    axial.addSlab(3, 4, new Int16Array(6));
+    assert.equal(axial.imageStateOf(2, 1), before[0], 'the axial slice 1 has not arrived: its image is as it was');
+    assert.notEqual(axial.imageStateOf(1, 0), before[1], 'a coronal plane crosses slice 3');
+    axial.addSlab(1, 2, new Int16Array(6));
+    assert.notEqual(axial.imageStateOf(2, 1), before[0], 'its slice arrived');
+    const kept = axial.imageStateOf(2, 1);
+    axial.addSlab(0, 1, new Int16Array(6));
+    assert.equal(axial.imageStateOf(2, 1), kept);
+
+    const affine = [[0, 0, -1, 3], [1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1]];
+    const sagittal = new ViewerVolume(makeHeader([2, 2, 4], affine, 'int16'));
+    assert.deepEqual(sagittal.frame.axes[0], { fileAxis: 2, flip: true });
+    const r0 = sagittal.imageStateOf(0, 0); // display R index 0 is file k = 3
+    sagittal.addSlab(0, 1, new Int16Array(4));
+    assert.equal(sagittal.imageStateOf(0, 0), r0);
+    sagittal.addSlab(3, 4, new Int16Array(4));
+    assert.notEqual(sagittal.imageStateOf(0, 0), r0);
+  });
+
   it('views slab buffers of every datatype the decoder reads as their typed array, without a copy', () => {
     const expected = {
       uint8: Uint8Array,
