@@ -166,6 +166,10 @@ PRESETS = {
     #   python3 -m model.train --preset demo_cells_fast --out model/runs/cells_fast
     "demo_cells_fast": _after_21("demo_cells_fast", stage3_steps=1500, detail_from="detail_cells/detail.pt",
                                  detail_evidence_lr=2e-3),
+    # The same at fifty times (1e-2): the dose beside it.
+    #   python3 -m model.train --preset demo_cells_faster --out model/runs/cells_faster
+    "demo_cells_faster": _after_21("demo_cells_faster", stage3_steps=1500, detail_from="detail_cells/detail.pt",
+                                   detail_evidence_lr=1e-2),
     # The 1.0 recipe (16×64×64, frozen blocks 0–1, 1000 cases), for comparison runs.
     "demo1": Preset("demo1"),
     # A few seconds end to end: the pipeline test (tiny model, 3 cases, a handful of steps per stage).
