@@ -27,7 +27,7 @@ def lm_loss(model: CTLensMLLM, batch: dict, feats: torch.Tensor, embeds: torch.T
 
 def multitask_loss(model: CTLensMLLM, tokens: torch.Tensor, batches: list[dict], sparse: bool = True,
                    findings: torch.Tensor | None = None, finding_weight: float = 0.0, gate_task_weight: float = 0.0,
-                   detail_logits: torch.Tensor | None = None):
+                   detail_logits: torch.Tensor | None = None, finding_loss_before_evidence: bool = False):
     """One encoder pass over all samples (their text guidance each), then the LLM per sub-batch.
 
     tokens [B,N,C] per-slice encoder output, rows in the order of the concatenated sub-batches; findings [B,8]
@@ -35,10 +35,13 @@ def multitask_loss(model: CTLensMLLM, tokens: torch.Tensor, batches: list[dict],
     output for the same rows (models with detail evidence).
     Returns (loss, info); loss = mean CE over sub-batches (weighted by samples) + 0.01·balance
     + finding_weight·BCE(finding head) + gate_task_weight·NLL(group gate, task) where sub-batch i is task i.
+    The finding head's BCE reads the summary token as the language model gets it (evidence added), or with
+    ``finding_loss_before_evidence`` as the head itself reads it in the model, before the evidence (Deviation 20).
     """
     embeds = [model.embed_tokens(b["input_ids"]) for b in batches]
     text = torch.cat([model.text_guidance(e, b["prompt_mask"]) for e, b in zip(embeds, batches)])
-    feats, routing, aux = model.image_features(tokens, text, sparse=sparse, detail_logits=detail_logits)
+    feats, routing, aux, plain = model.image_features(tokens, text, sparse=sparse, detail_logits=detail_logits,
+                                                      plain_summary=True)
     ce, start = 0.0, 0
     for e, b in zip(embeds, batches):
         n = b["input_ids"].shape[0]
@@ -54,7 +57,7 @@ def multitask_loss(model: CTLensMLLM, tokens: torch.Tensor, batches: list[dict],
         loss = loss + gate_task_weight * nll
         info.update(gate_nll=float(nll), gate_acc=float((gates.mean(1).argmax(-1) == task).float().mean()))
     if findings is not None and finding_weight > 0 and model.finding_head is not None:
-        logits = model.finding_head(feats[:, -1])  # the summary token
+        logits = model.finding_head(plain if finding_loss_before_evidence else feats[:, -1])  # the summary token
         bce = F.binary_cross_entropy_with_logits(logits, findings)
         loss = loss + finding_weight * bce
         info.update(find_bce=float(bce), find_acc=float(((logits > 0).float() == findings).float().mean()))

@@ -200,11 +200,13 @@ class CTLensMLLM(nn.Module):
         return (embeds * m).sum(1) / m.sum(1).clamp(min=1.0)
 
     def image_features(self, tokens: torch.Tensor, text_embedding: torch.Tensor | None, sparse: bool = False,
-                       detail_logits: torch.Tensor | None = None):
+                       detail_logits: torch.Tensor | None = None, plain_summary: bool = False):
         """tokens after the per-slice blocks [B,D·Np,C] (+ the detail branch's logits [B,8] when it is on) → image
-        features [B,N_img,C_llm], routing, aux loss."""
+        features [B,N_img,C_llm], routing, aux loss (+ with ``plain_summary`` the summary token before the evidence
+        is added [B,C_llm]: what the finding head reads)."""
         enc, routings = self.encoder.encode_volume(tokens, text_embedding, sparse=sparse)
         feats = self.projector(enc, self.cfg.encoder.patch_grid, self.cfg.pooling)
+        plain = feats[:, -1]
         if self.finding_evidence is not None or self.detail_evidence is not None:
             summary = out = feats[:, -1]
             if self.finding_evidence is not None:
@@ -216,6 +218,8 @@ class CTLensMLLM(nn.Module):
             feats = torch.cat([feats[:, :-1], out.unsqueeze(1)], dim=1)
         aux = sum((r.aux_loss for r in routings if r is not None), torch.zeros(()))
         n_routed = sum(r is not None for r in routings)
+        if plain_summary:
+            return feats, stack_routing(routings), aux / max(n_routed, 1), plain
         return feats, stack_routing(routings), aux / max(n_routed, 1)
 
     def vision(self, pixel_values: torch.Tensor, text_embedding: torch.Tensor | None):

@@ -81,6 +81,10 @@ class Preset:
     # map starts at zero and only grows along what the language model already reads, so at the shared rate it stayed
     # small for the small findings (column norms 0.08–0.34 after 1,500 steps, consolidation's 0.80; Deviation 19).
     detail_evidence_lr: float | None = None
+    # The finding head's BCE reads the summary token before the evidence maps add to it: where the head reads it in
+    # the model. Off, it reads it after them (every run before demo_cells_read), so the BCE trained the maps too: a
+    # head that can be fitted through the beliefs it is given (Deviation 20).
+    finding_loss_before_evidence: bool = False
     warmup: int = 50
     checkpoint_every: int = 100
     log_every: int = 20

@@ -218,7 +218,8 @@ def train_stage3(preset: Preset, tok: WordTokenizer, run: str, stage2_path: str,
         idx, bs = batches(step_index)
         tokens, detail = slice_tokens_and_detail(model, data["hu"], pre, idx)
         return multitask_loss(model, tokens, bs, findings=batches.labels(idx), finding_weight=preset.finding_loss_weight,
-                              gate_task_weight=preset.gate_task_weight, detail_logits=detail)
+                              gate_task_weight=preset.gate_task_weight, detail_logits=detail,
+                              finding_loss_before_evidence=preset.finding_loss_before_evidence)
 
     for n, q in model.named_parameters():
         q.requires_grad_(not n.startswith("detail."))  # the branch stays as model.detail trained it

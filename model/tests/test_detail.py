@@ -239,3 +239,40 @@ def test_crops_line_up_with_their_cells_and_half_of_them_hold_a_small_finding():
 def test_the_trainer_pretrains_on_crops_only_with_cells():
     with pytest.raises(SystemExit, match="needs --cells"):
         detail_main(["--data", "nowhere", "--out", "x.pt", "--crop-steps", "3"])
+
+
+def test_the_finding_loss_before_evidence_trains_no_evidence_map():
+    """``finding_loss_before_evidence`` (Deviation 20): the finding head's BCE reads the summary token before the
+    evidence maps add to it, so the BCE's gradient reaches neither map; after them (the runs before), it does."""
+    from model.batches import collate
+    from model.losses import multitask_loss
+
+    model, tok, _ = tiny_model()
+    model.enable_finding_evidence()
+    model.enable_detail_evidence(DetailNet(4).state_dict())
+    with torch.no_grad():
+        model.finding_evidence.weight.normal_(0, 0.5)
+        model.detail_evidence.weight.normal_(0, 0.5)
+    x = torch.randn(2, 3, 4, 32, 32)
+    tokens = model.encoder.encode_slices(x)
+    with torch.no_grad():
+        detail = model.detail(x)
+    prompt = [tok.bos_id] + [tok.image_id] * model.cfg.num_image_tokens + tok.encode("describe the scan")
+    answer = tok.encode("no pleural effusion .") + [tok.eos_id]
+    batch = collate(tok, [(prompt + answer, len(prompt))] * 2)
+    findings = torch.tensor([[1.0, 0, 0, 0, 0, 1, 0, 1], [0, 1, 0, 0, 1, 0, 0, 0]])
+
+    def bce_grads(before: bool) -> dict:
+        def loss(weight: float):
+            return multitask_loss(model, tokens, [batch], findings=findings, finding_weight=weight,
+                                  detail_logits=detail, finding_loss_before_evidence=before)[0]
+        bce = loss(1.0) - loss(0.0)  # the language model's loss is the same in both
+        maps = [model.finding_evidence.weight, model.detail_evidence.weight, model.finding_head.weight]
+        return dict(zip(("finding", "detail", "head"), torch.autograd.grad(bce, maps, allow_unused=True)))
+
+    after = bce_grads(False)
+    assert all(float(g.abs().max()) > 0 for g in after.values())
+    before = bce_grads(True)
+    assert before["detail"] is None or float(before["detail"].abs().max()) == 0
+    assert before["finding"] is None or float(before["finding"].abs().max()) == 0
+    assert float(before["head"].abs().max()) > 0  # the head itself still learns
