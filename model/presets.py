@@ -174,6 +174,11 @@ PRESETS = {
     #   python3 -m model.train --preset demo_cells_faster --out model/runs/cells_faster
     "demo_cells_faster": _after_21("demo_cells_faster", stage3_steps=1500, detail_from="detail_cells/detail.pt",
                                    detail_evidence_lr=1e-2),
+    # demo_cells_fast with the finding head's BCE on the summary token before the evidence (Deviation 20): the maps
+    # then learn from the language model's loss alone.
+    #   python3 -m model.train --preset demo_cells_read --out model/runs/cells_read
+    "demo_cells_read": _after_21("demo_cells_read", stage3_steps=1500, detail_from="detail_cells/detail.pt",
+                                 detail_evidence_lr=2e-3, finding_loss_before_evidence=True),
     # The 1.0 recipe (16×64×64, frozen blocks 0–1, 1000 cases), for comparison runs.
     "demo1": Preset("demo1"),
     # A few seconds end to end: the pipeline test (tiny model, 3 cases, a handful of steps per stage).
