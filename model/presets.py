@@ -179,6 +179,10 @@ PRESETS = {
     #   python3 -m model.train --preset demo_cells_read --out model/runs/cells_read
     "demo_cells_read": _after_21("demo_cells_read", stage3_steps=1500, detail_from="detail_cells/detail.pt",
                                  detail_evidence_lr=2e-3, finding_loss_before_evidence=True),
+    # The same at fifty times (demo_cells_faster's rate).
+    #   python3 -m model.train --preset demo_cells_read50 --out model/runs/cells_read50
+    "demo_cells_read50": _after_21("demo_cells_read50", stage3_steps=1500, detail_from="detail_cells/detail.pt",
+                                   detail_evidence_lr=1e-2, finding_loss_before_evidence=True),
     # The 1.0 recipe (16×64×64, frozen blocks 0–1, 1000 cases), for comparison runs.
     "demo1": Preset("demo1"),
     # A few seconds end to end: the pipeline test (tiny model, 3 cases, a handful of steps per stage).
