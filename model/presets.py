@@ -77,9 +77,9 @@ class Preset:
     # Stage 3 adds the local-detail branch (model/detail.py) from this checkpoint (a path under model/runs/, written
     # by ``python3 -m model.detail``), frozen, with its zero-initialised evidence map into the summary token.
     detail_from: str | None = None
-    # Stage 3 trains the detail branch's evidence map at this rate (None: ``stage3_lr``). Why a rate of its own: the
-    # map starts at zero and only grows along what the language model already reads, so at the shared rate it stayed
-    # small for the small findings (column norms 0.08–0.34 after 1,500 steps, consolidation's 0.80; Deviation 19).
+    # Stage 3 trains the detail branch's evidence map at this rate (None: ``stage3_lr``). Why a rate of its own: at
+    # the shared rate the model's decisions did not follow the branch (Deviation 19); at 50× they did for
+    # consolidation, not for the small findings (Deviation 20).
     detail_evidence_lr: float | None = None
     # The finding head's BCE reads the summary token before the evidence maps add to it: where the head reads it in
     # the model. Off, it reads it after them (every run before demo_cells_read), so the BCE trained the maps too: a
@@ -127,6 +127,11 @@ def _after_21(name: str, **change) -> Preset:
                           "finding_evidence": True, "stage3_windows": _LAW_WINDOWS, **change})
 
 
+def _with_cells(name: str, **change) -> Preset:
+    """``_after_21`` with Deviation 19's mask-taught branch (detail_cells/detail.pt), 1,500 stage-3 steps."""
+    return _after_21(name, **{"stage3_steps": 1500, "detail_from": "detail_cells/detail.pt", **change})
+
+
 PRESETS = {
     # 32×128×128 input, patch 32 (4×4 tokens a slice, 512 visual tokens), every encoder block trained, 10,000
     # training phantoms, reports whose sentences decide polarity at their first token, a task-supervised gate.
@@ -162,27 +167,23 @@ PRESETS = {
     #   python3 -m model.detail --data model/runs/demo/data --out model/runs/detail_cells/detail.pt --cells demo \
     #       --crop-steps 3000 --steps 300 --batch 12 --eval-every 150
     #   python3 -m model.train --preset demo_cells --out model/runs/cells_run
-    "demo_cells": _after_21("demo_cells", stage3_steps=1500, detail_from="detail_cells/detail.pt"),
+    "demo_cells": _with_cells("demo_cells"),
     # demo_cells continued: its result, 1,000 more steps (the branch stays frozen; its evidence map trains on)
     #   python3 -m model.train --preset demo_cells_more --out model/runs/cells_more
     "demo_cells_more": _after_21("demo_cells_more", stage3_steps=1000, stage3_from="cells_run/stage3.pt"),
     # demo_cells with the branch's evidence map at ten times the rate of everything else (2e-3): the one change.
     #   python3 -m model.train --preset demo_cells_fast --out model/runs/cells_fast
-    "demo_cells_fast": _after_21("demo_cells_fast", stage3_steps=1500, detail_from="detail_cells/detail.pt",
-                                 detail_evidence_lr=2e-3),
+    "demo_cells_fast": _with_cells("demo_cells_fast", detail_evidence_lr=2e-3),
     # The same at fifty times (1e-2): the dose beside it.
     #   python3 -m model.train --preset demo_cells_faster --out model/runs/cells_faster
-    "demo_cells_faster": _after_21("demo_cells_faster", stage3_steps=1500, detail_from="detail_cells/detail.pt",
-                                   detail_evidence_lr=1e-2),
+    "demo_cells_faster": _with_cells("demo_cells_faster", detail_evidence_lr=1e-2),
     # demo_cells_fast with the finding head's BCE on the summary token before the evidence (Deviation 20): the maps
     # then learn from the language model's loss alone.
     #   python3 -m model.train --preset demo_cells_read --out model/runs/cells_read
-    "demo_cells_read": _after_21("demo_cells_read", stage3_steps=1500, detail_from="detail_cells/detail.pt",
-                                 detail_evidence_lr=2e-3, finding_loss_before_evidence=True),
+    "demo_cells_read": _with_cells("demo_cells_read", detail_evidence_lr=2e-3, finding_loss_before_evidence=True),
     # The same at fifty times (demo_cells_faster's rate).
     #   python3 -m model.train --preset demo_cells_read50 --out model/runs/cells_read50
-    "demo_cells_read50": _after_21("demo_cells_read50", stage3_steps=1500, detail_from="detail_cells/detail.pt",
-                                   detail_evidence_lr=1e-2, finding_loss_before_evidence=True),
+    "demo_cells_read50": _with_cells("demo_cells_read50", detail_evidence_lr=1e-2, finding_loss_before_evidence=True),
     # The 1.0 recipe (16×64×64, frozen blocks 0–1, 1000 cases), for comparison runs.
     "demo1": Preset("demo1"),
     # A few seconds end to end: the pipeline test (tiny model, 3 cases, a handful of steps per stage).
