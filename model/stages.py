@@ -224,8 +224,10 @@ def train_stage3(preset: Preset, tok: WordTokenizer, run: str, stage2_path: str,
     for n, q in model.named_parameters():
         q.requires_grad_(not n.startswith("detail."))  # the branch stays as model.detail trained it
     map_lr = preset.detail_evidence_lr if model.detail is not None else None
-    fast = [q for n, q in model.named_parameters() if map_lr is not None and n.startswith("detail_evidence.")]
-    rest = [q for q in model.parameters() if q.requires_grad and all(q is not f for f in fast)]
+    fast, rest = [], []
+    for n, q in model.named_parameters():
+        if q.requires_grad:
+            (fast if map_lr is not None and n.startswith("detail_evidence.") else rest).append(q)
     groups = [{"params": rest, "lr": preset.stage3_lr}] + ([{"params": fast, "lr": map_lr}] if fast else [])
     log(f"stage3 from {start}: HU windows {preset.stage3_windows}, finding evidence {model.finding_evidence is not None}, "
         f"detail branch {'none' if model.detail is None else 'frozen, from ' + (preset.detail_from or start)}"
