@@ -208,9 +208,9 @@ class CTLensMLLM(nn.Module):
         feats = self.projector(enc, self.cfg.encoder.patch_grid, self.cfg.pooling)
         plain = feats[:, -1]
         if self.finding_evidence is not None or self.detail_evidence is not None:
-            summary = out = feats[:, -1]
+            out = plain
             if self.finding_evidence is not None:
-                out = out + self.finding_evidence(torch.sigmoid(self.finding_head(summary)))  # [B,8] beliefs
+                out = out + self.finding_evidence(torch.sigmoid(self.finding_head(plain)))  # [B,8] beliefs
             if self.detail_evidence is not None:
                 if detail_logits is None:
                     raise ValueError("this model reads the detail branch: image_features needs its logits")
