@@ -45,6 +45,7 @@ import time
 
 import torch
 
+from .batches import sentence_starts
 from .checkpoints import checkpoint_model
 from .ct_data import build_ct_data
 from .loop import log
@@ -148,16 +149,6 @@ def prior_results(train_lines: list[dict], test_path: str, cases: int | None = N
     return out
 
 
-def _sentence_starts(tok, answer_ids: list[int], n: int) -> list[int]:
-    """Positions (in answer_ids) of the first token of the first n sentences after "findings :"."""
-    dot, colon = tok.ids["."], tok.ids[":"]
-    starts = [answer_ids.index(colon) + 1]
-    for i, t in enumerate(answer_ids):
-        if t == dot and len(starts) < n:
-            starts.append(i + 1)
-    return starts[:n]
-
-
 @torch.no_grad()
 def decision_metrics(model, tok, pre, test_path: str, cases: int) -> dict:
     """Teacher-forced decisions of a checkpoint on the first ``cases`` test cases (see the module docstring).
@@ -207,7 +198,7 @@ def decision_metrics(model, tok, pre, test_path: str, cases: int) -> dict:
         if l["task"] == "report":
             ans = tok.encode(l["report"])
             lp, plen, gates = run(px, report_prompt, ans)
-            for f, at in zip(FINDINGS, _sentence_starts(tok, ans, len(FINDINGS))):
+            for f, at in zip(FINDINGS, sentence_starts(tok, ans, len(FINDINGS))):
                 p_no = float(lp[plen + at - 1, no_id].exp())  # the logits at position k predict token k + 1
                 score = float(np.log(max(1 - p_no, 1e-9)) - np.log(max(p_no, 1e-9)))
                 present = bool(l["labels"][f])

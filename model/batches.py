@@ -25,10 +25,34 @@ def encode_sample(tok: WordTokenizer, n_img: int, question: str, answer: str) ->
     return prompt + tok.encode(answer.strip()) + [tok.eos_id], len(prompt)
 
 
-def collate(tok: WordTokenizer, samples: list[tuple[list[int], int]], decision_weight: float = 1.0) -> dict:
+def sentence_starts(tok: WordTokenizer, answer_ids: list[int], n: int) -> list[int]:
+    """Positions (in answer_ids) of the first token of the first n sentences after "findings :": a report's
+    finding sentences, one per finding in the labeller's order, each deciding its polarity there ("no …" or not)."""
+    dot, colon = tok.ids["."], tok.ids[":"]
+    starts = [answer_ids.index(colon) + 1]
+    for i, t in enumerate(answer_ids):
+        if t == dot and len(starts) < n:
+            starts.append(i + 1)
+    return starts[:n]
+
+
+def finding_decisions(tok: WordTokenizer, line: dict, ids: list[int], plen: int) -> list[tuple[int, int]]:
+    """(position in ids, finding index) of each token where the sample's answer decides a finding's presence: a
+    report's 8 sentence starts, a presence question's yes/no. Other questions decide none."""
+    from .labeller import FINDINGS
+
+    if line["task"] == "report":
+        return [(plen + at, j) for j, at in enumerate(sentence_starts(tok, ids[plen:], len(FINDINGS)))]
+    kind, _, finding = line.get("qtype", "").partition(":")
+    return [(plen, FINDINGS.index(finding))] if kind == "presence" else []
+
+
+def collate(tok: WordTokenizer, samples: list[tuple[list[int], int]], decision_weight: float = 1.0,
+            decisions: list[list[tuple[int, int]]] | None = None) -> dict:
     """Right-padded batch: input_ids, labels (-100 on prompt/pad), attention_mask, prompt_mask (non-image prompt),
     weights (CE weight per label position: ``decision_weight`` on the first answer token and on every token that
-    starts a sentence — after "." or ":" — where the reports put a finding's polarity; 1 elsewhere)."""
+    starts a sentence — after "." or ":" — where the reports put a finding's polarity; 1 elsewhere); with
+    ``decisions`` (per sample, from ``finding_decisions``) also ``decisions`` [n,3]: (row, position, finding)."""
     s = max(len(ids) for ids, _ in samples)
     b = len(samples)
     input_ids = torch.full((b, s), tok.pad_id, dtype=torch.long)
@@ -49,8 +73,12 @@ def collate(tok: WordTokenizer, samples: list[tuple[list[int], int]], decision_w
         for r, (ids, plen) in enumerate(samples):
             starts[r, plen] = True
         weights[starts & (labels != -100)] = decision_weight
-    return {"input_ids": input_ids, "labels": labels, "attention_mask": attention, "prompt_mask": prompt_mask,
-            "weights": weights}
+    out = {"input_ids": input_ids, "labels": labels, "attention_mask": attention, "prompt_mask": prompt_mask,
+           "weights": weights}
+    if decisions is not None:
+        rows = [(r, k, f) for r, ds in enumerate(decisions) for k, f in ds]
+        out["decisions"] = torch.tensor(rows, dtype=torch.long).reshape(-1, 3)
+    return out
 
 
 def report_findings(lines: list[dict]) -> dict[int, list[float]]:
@@ -95,5 +123,7 @@ class CTBatches:
         batches = []
         for group in (rep, vqa):
             samples = [encode_sample(self.tok, self.n_img, l["question"], l.get("report") or l["answer"]) for l in group]
-            batches.append(collate(self.tok, samples, p.decision_weight))
+            decisions = ([finding_decisions(self.tok, l, ids, plen) for l, (ids, plen) in zip(group, samples)]
+                         if p.decision_distill_weight > 0 else None)
+            batches.append(collate(self.tok, samples, p.decision_weight, decisions))
         return [l["index"] for l in rep + vqa], batches

@@ -13,8 +13,10 @@ import torch.nn.functional as F
 from .mllm import CTLensMLLM, merge_image_features
 
 
-def lm_loss(model: CTLensMLLM, batch: dict, feats: torch.Tensor, embeds: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of the answer tokens, the image features placed at the <image> positions."""
+def lm_loss(model: CTLensMLLM, batch: dict, feats: torch.Tensor, embeds: torch.Tensor,
+            with_logits: bool = False):
+    """Cross-entropy of the answer tokens, the image features placed at the <image> positions (and the logits
+    [B,S,V] with ``with_logits``)."""
     ids = batch["input_ids"]
     embeds = merge_image_features(embeds, feats, ids == model.cfg.image_token_id)
     pos = torch.arange(ids.shape[1]).unsqueeze(0).expand_as(ids)
@@ -22,12 +24,33 @@ def lm_loss(model: CTLensMLLM, batch: dict, feats: torch.Tensor, embeds: torch.T
     labels = batch["labels"][:, 1:].reshape(-1)
     ce = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), labels, ignore_index=-100, reduction="none")
     w = batch["weights"][:, 1:].reshape(-1) * (labels != -100)
-    return (ce * w).sum() / w.sum().clamp(min=1e-6)
+    ce = (ce * w).sum() / w.sum().clamp(min=1e-6)
+    return (ce, logits) if with_logits else ce
+
+
+def decision_distillation(logits: torch.Tensor, decisions: torch.Tensor, beliefs: torch.Tensor,
+                          no_id: int) -> torch.Tensor:
+    """Summed BCE between the language model's P(present) at each finding decision, 1 − P("no") from the logits
+    before the deciding token, and the detail branch's belief in that finding for that sample.
+
+    logits [B,S,V]; decisions [n,3] (row, position, finding) from ``batches.finding_decisions``; beliefs [B,8]
+    (sigmoid of the branch's logits, no gradient: the branch is the teacher). Why (model/README.md, Deviation 21):
+    the label is only partly predictable from the image, so its cross-entropy teaches a weakly informed decision
+    mostly the prior; the belief is a function of the image the model holds, which the decision can match exactly,
+    and the branch's balanced training puts its 0.5 where positives and negatives weigh alike."""
+    if decisions.numel() == 0:
+        return logits.new_zeros(())
+    r, k, f = decisions.unbind(1)
+    log_no = logits[r, k - 1].log_softmax(-1)[:, no_id]  # the logits at position k − 1 predict token k
+    log_yes = torch.log1p(-log_no.exp().clamp(max=1 - 1e-6))
+    target = beliefs[r, f].detach()
+    return -(target * log_yes + (1 - target) * log_no).sum()
 
 
 def multitask_loss(model: CTLensMLLM, tokens: torch.Tensor, batches: list[dict], sparse: bool = True,
                    findings: torch.Tensor | None = None, finding_weight: float = 0.0, gate_task_weight: float = 0.0,
-                   detail_logits: torch.Tensor | None = None, finding_loss_before_evidence: bool = False):
+                   detail_logits: torch.Tensor | None = None, finding_loss_before_evidence: bool = False,
+                   distill_weight: float = 0.0, no_id: int | None = None):
     """One encoder pass over all samples (their text guidance each), then the LLM per sub-batch.
 
     tokens [B,N,C] per-slice encoder output, rows in the order of the concatenated sub-batches; findings [B,8]
@@ -37,19 +60,33 @@ def multitask_loss(model: CTLensMLLM, tokens: torch.Tensor, batches: list[dict],
     + finding_weight·BCE(finding head) + gate_task_weight·NLL(group gate, task) where sub-batch i is task i.
     The finding head's BCE reads the summary token as the language model gets it (evidence added), or with
     ``finding_loss_before_evidence`` as the head itself reads it in the model, before the evidence (Deviation 20).
+    With ``distill_weight`` > 0, + distill_weight · the mean over the step's finding decisions (sub-batches with
+    ``decisions``) of ``decision_distillation`` against the detail branch's beliefs (token ``no_id`` = "no").
     """
     embeds = [model.embed_tokens(b["input_ids"]) for b in batches]
     text = torch.cat([model.text_guidance(e, b["prompt_mask"]) for e, b in zip(embeds, batches)])
     feats, routing, aux, plain = model.image_features(tokens, text, sparse=sparse, detail_logits=detail_logits,
                                                       plain_summary=True)
-    ce, start = 0.0, 0
+    distill = distill_weight > 0
+    if distill and (detail_logits is None or no_id is None):
+        raise ValueError("decision distillation needs the detail branch's logits and the id of \"no\"")
+    ce, start, kl, n_dec = 0.0, 0, 0.0, 0
     for e, b in zip(embeds, batches):
         n = b["input_ids"].shape[0]
-        ce = ce + lm_loss(model, b, feats[start : start + n], e) * n
+        part, logits = lm_loss(model, b, feats[start : start + n], e, with_logits=True)
+        ce = ce + part * n
+        if distill and "decisions" in b:
+            beliefs = torch.sigmoid(detail_logits[start : start + n])
+            kl = kl + decision_distillation(logits, b["decisions"], beliefs, no_id)
+            n_dec += b["decisions"].shape[0]
         start += n
     ce = ce / start
     loss = ce + model.cfg.encoder.moe.aux_loss_weight * aux
     info = {"ce": float(ce), "aux": float(aux)}
+    if distill and n_dec:
+        kl = kl / n_dec
+        loss = loss + distill_weight * kl
+        info["distill"] = float(kl)
     if gate_task_weight > 0 and routing is not None:
         gates = routing[0]  # [B,K,G]
         task = torch.cat([torch.full((b["input_ids"].shape[0],), i, dtype=torch.long) for i, b in enumerate(batches)])

@@ -85,6 +85,11 @@ class Preset:
     # the model. Off, it reads it after them (every run before demo_cells_read), so the BCE trained the maps too: a
     # head that can be fitted through the beliefs it is given (Deviation 20).
     finding_loss_before_evidence: bool = False
+    # > 0: stage 3 adds this weight × a BCE that pulls the language model's P(present) at every finding decision (a
+    # report sentence's first token, a presence question's yes/no) towards the frozen detail branch's belief: the
+    # branch, alone, called the small findings at validation F1 0.54–0.75 while the model's reports called none
+    # (Deviation 21).
+    decision_distill_weight: float = 0.0
     warmup: int = 50
     checkpoint_every: int = 100
     log_every: int = 20
@@ -184,6 +189,12 @@ PRESETS = {
     # The same at fifty times (demo_cells_faster's rate).
     #   python3 -m model.train --preset demo_cells_read50 --out model/runs/cells_read50
     "demo_cells_read50": _with_cells("demo_cells_read50", detail_evidence_lr=1e-2, finding_loss_before_evidence=True),
+    # demo_cells_faster (package 2.2's recipe) whose finding decisions also learn from the branch's beliefs
+    # (Deviation 21), at two weights:
+    #   python3 -m model.train --preset demo_cells_taught --out model/runs/cells_taught
+    "demo_cells_taught": _with_cells("demo_cells_taught", detail_evidence_lr=1e-2, decision_distill_weight=1.0),
+    #   python3 -m model.train --preset demo_cells_taught4 --out model/runs/cells_taught4
+    "demo_cells_taught4": _with_cells("demo_cells_taught4", detail_evidence_lr=1e-2, decision_distill_weight=4.0),
     # The 1.0 recipe (16×64×64, frozen blocks 0–1, 1000 cases), for comparison runs.
     "demo1": Preset("demo1"),
     # A few seconds end to end: the pipeline test (tiny model, 3 cases, a handful of steps per stage).

@@ -219,8 +219,11 @@ def train_stage3(preset: Preset, tok: WordTokenizer, run: str, stage2_path: str,
         tokens, detail = slice_tokens_and_detail(model, data["hu"], pre, idx)
         return multitask_loss(model, tokens, bs, findings=batches.labels(idx), finding_weight=preset.finding_loss_weight,
                               gate_task_weight=preset.gate_task_weight, detail_logits=detail,
-                              finding_loss_before_evidence=preset.finding_loss_before_evidence)
+                              finding_loss_before_evidence=preset.finding_loss_before_evidence,
+                              distill_weight=preset.decision_distill_weight, no_id=tok.ids["▁no"])
 
+    if preset.decision_distill_weight > 0 and model.detail is None:
+        raise ValueError(f"preset {preset.name}: decision distillation needs the detail branch (detail_from)")
     for n, q in model.named_parameters():
         q.requires_grad_(not n.startswith("detail."))  # the branch stays as model.detail trained it
     map_lr = preset.detail_evidence_lr if model.detail is not None else None
