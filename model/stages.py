@@ -212,7 +212,7 @@ def train_stage3(preset: Preset, tok: WordTokenizer, run: str, stage2_path: str,
     if preset.detail_from and model.detail is None:
         add_detail_branch(model, os.path.join(RUNS, preset.detail_from), pre)
     n_img = model.cfg.num_image_tokens
-    batches = CTBatches(tok, data["lines"], n_img, preset, "stage3")
+    batches = CTBatches(tok, data["lines"], n_img, preset, "stage3", preset.stage3_seed)
 
     def step(step_index: int):
         idx, bs = batches(step_index)
