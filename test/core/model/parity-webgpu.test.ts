@@ -95,7 +95,7 @@ describe('core/model parity with PyTorch on WebGPU (software Vulkan)', function 
       const run = child.result.runs.find((r) => r.id === w.id)!;
       const c = refs.cases.find((x) => x.id === w.id)!;
       if (w.steps) assert.equal(run.tokenIds.length, w.steps);
-      const diff = assertGreedy(c, run, WEBGPU_TOLERANCE, w.steps === undefined);
+      const diff = assertGreedy(c, run, WEBGPU_TOLERANCE, w.steps === undefined).logitsDiff;
       console.log(`      logit diff ${diff.toExponential(2)}, ${run.tokenIds.length} tokens, ${(run.ms / 1000).toFixed(1)} s`);
     });
   }
