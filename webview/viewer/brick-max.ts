@@ -127,35 +127,3 @@ export class BrickMax {
     return a;
   }
 }
-
-/** Bricks [lo, hi) along i, j, k (brick coordinates). */
-export interface BrickBox {
-  lo: [number, number, number];
-  hi: [number, number, number];
-}
-
-/**
- * The smallest box of bricks holding every brick whose value in `values` (one per brick, i fastest, as `dilated`
- * gives them) is above `lower`, or null where none is. Outside it the 3D view's ray-march would skip every brick
- * whatever it has met, so its rays start and end at this box's faces instead of crossing the air brick by brick.
- */
-export function boxAbove(values: Float32Array, counts: readonly [number, number, number], lower: number): BrickBox | null {
-  const [cx, cy, cz] = counts;
-  const lo: [number, number, number] = [cx, cy, cz];
-  const hi: [number, number, number] = [0, 0, 0];
-  let n = 0;
-  for (let k = 0; k < cz; k++) {
-    for (let j = 0; j < cy; j++) {
-      for (let i = 0; i < cx; i++, n++) {
-        if (!(values[n]! > lower)) continue;
-        if (i < lo[0]) lo[0] = i;
-        if (i >= hi[0]) hi[0] = i + 1;
-        if (j < lo[1]) lo[1] = j;
-        if (j >= hi[1]) hi[1] = j + 1;
-        if (k < lo[2]) lo[2] = k;
-        if (k >= hi[2]) hi[2] = k + 1;
-      }
-    }
-  }
-  return hi[0] > 0 ? { lo, hi } : null;
-}

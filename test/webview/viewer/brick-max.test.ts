@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { BRICK, BrickMax, boxAbove } from '../../../webview/viewer/brick-max';
+import { BRICK, BrickMax } from '../../../webview/viewer/brick-max';
 
 describe('webview/viewer/brick-max', () => {
   it('keeps each 8³ brick\'s largest scaled value, slab by slab, and dilates by one brick', () => {
@@ -33,19 +33,5 @@ describe('webview/viewer/brick-max', () => {
     const c = new BrickMax([8, 8, 24]);
     c.update(new Float32Array(8 * 8 * 24), 16, 24, 1, 0);
     assert.deepEqual(Array.from(c.dilated()), [-Infinity, 0, 0]);
-  });
-
-  it('bounds the bricks above a lower edge by the smallest box, and gives none where no brick is', () => {
-    const counts = [4, 3, 5] as const;
-    const values = new Float32Array(4 * 3 * 5).fill(-1000);
-    const at = (i: number, j: number, k: number) => i + 4 * (j + 3 * k);
-    values[at(1, 0, 3)] = 50;
-    values[at(2, 2, 1)] = 300;
-    assert.deepEqual(boxAbove(values, counts, 0), { lo: [1, 0, 1], hi: [3, 3, 4] });
-    assert.deepEqual(boxAbove(values, counts, 100), { lo: [2, 2, 1], hi: [3, 3, 2] }, 'only the brighter brick');
-    assert.equal(boxAbove(values, counts, 300), null, 'above, not at: a brick at the edge shows black');
-    values[at(3, 2, 4)] = NaN;
-    assert.deepEqual(boxAbove(values, counts, 100), { lo: [2, 2, 1], hi: [3, 3, 2] }, 'NaN is never above');
-    assert.equal(boxAbove(new BrickMax([8, 8, 8]).dilated(), [1, 1, 1], -1e9), null, 'no slice arrived');
   });
 });
