@@ -50,7 +50,8 @@ def decision_distillation(logits: torch.Tensor, decisions: torch.Tensor, beliefs
 def multitask_loss(model: CTLensMLLM, tokens: torch.Tensor, batches: list[dict], sparse: bool = True,
                    findings: torch.Tensor | None = None, finding_weight: float = 0.0, gate_task_weight: float = 0.0,
                    detail_logits: torch.Tensor | None = None, finding_loss_before_evidence: bool = False,
-                   distill_weight: float = 0.0, no_id: int | None = None):
+                   distill_weight: float = 0.0, no_id: int | None = None,
+                   distill_task_weights: tuple[float, ...] | None = None):
     """One encoder pass over all samples (their text guidance each), then the LLM per sub-batch.
 
     tokens [B,N,C] per-slice encoder output, rows in the order of the concatenated sub-batches; findings [B,8]
@@ -61,7 +62,8 @@ def multitask_loss(model: CTLensMLLM, tokens: torch.Tensor, batches: list[dict],
     The finding head's BCE reads the summary token as the language model gets it (evidence added), or with
     ``finding_loss_before_evidence`` as the head itself reads it in the model, before the evidence (Deviation 20).
     With ``distill_weight`` > 0, + distill_weight · the mean over the step's finding decisions (sub-batches with
-    ``decisions``) of ``decision_distillation`` against the detail branch's beliefs (token ``no_id`` = "no").
+    ``decisions``) of ``decision_distillation`` against the detail branch's beliefs (token ``no_id`` = "no"), a
+    decision of sub-batch i counting ``distill_task_weights[i]`` times in that mean (default: 1 each).
     """
     embeds = [model.embed_tokens(b["input_ids"]) for b in batches]
     text = torch.cat([model.text_guidance(e, b["prompt_mask"]) for e, b in zip(embeds, batches)])
@@ -71,14 +73,15 @@ def multitask_loss(model: CTLensMLLM, tokens: torch.Tensor, batches: list[dict],
     if distill and (detail_logits is None or no_id is None):
         raise ValueError("decision distillation needs the detail branch's logits and the id of \"no\"")
     ce, start, kl, n_dec = 0.0, 0, 0.0, 0
-    for e, b in zip(embeds, batches):
+    for i, (e, b) in enumerate(zip(embeds, batches)):
         n = b["input_ids"].shape[0]
         part, logits = lm_loss(model, b, feats[start : start + n], e, with_logits=True)
         ce = ce + part * n
         if distill and "decisions" in b:
+            w = distill_task_weights[i] if distill_task_weights else 1.0
             beliefs = torch.sigmoid(detail_logits[start : start + n])
-            kl = kl + decision_distillation(logits, b["decisions"], beliefs, no_id)
-            n_dec += b["decisions"].shape[0]
+            kl = kl + w * decision_distillation(logits, b["decisions"], beliefs, no_id)
+            n_dec += w * b["decisions"].shape[0]
         start += n
     ce = ce / start
     loss = ce + model.cfg.encoder.moe.aux_loss_weight * aux

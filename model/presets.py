@@ -90,6 +90,9 @@ class Preset:
     # branch, alone, called the small findings at validation F1 0.54–0.75 while the model's reports called none
     # (Deviation 21).
     decision_distill_weight: float = 0.0
+    # A presence question's decision counts this many times a report sentence's in the distillation's mean: a step
+    # holds ~10 times fewer of them (2 questions per case, 40 % about presence, against 8 report sentences).
+    presence_distill_weight: float = 1.0
     # Stage 3's batch order (not ``seed``, which also picks the training phantoms): 0 is every run before it.
     stage3_seed: int = 0
     warmup: int = 50
@@ -201,6 +204,15 @@ PRESETS = {
     #   python3 -m model.train --preset demo_cells_taught_s1 --out model/runs/cells_taught_s1
     "demo_cells_taught_s1": _with_cells("demo_cells_taught_s1", detail_evidence_lr=1e-2, decision_distill_weight=1.0,
                                         stage3_seed=1),
+    # Package 2.3 continued 1,000 steps with the presence questions' decisions weighted 8× in the distillation, and
+    # its control, 1,000 more steps as they were (Deviation 21):
+    #   python3 -m model.train --preset demo_taught_presence --out model/runs/taught_presence
+    #   python3 -m model.train --preset demo_taught_more --out model/runs/taught_more
+    "demo_taught_presence": _after_21("demo_taught_presence", stage3_steps=1000, stage3_from="cells_taught/stage3.pt",
+                                      detail_evidence_lr=1e-2, decision_distill_weight=1.0,
+                                      presence_distill_weight=8.0),
+    "demo_taught_more": _after_21("demo_taught_more", stage3_steps=1000, stage3_from="cells_taught/stage3.pt",
+                                  detail_evidence_lr=1e-2, decision_distill_weight=1.0),
     # The 1.0 recipe (16×64×64, frozen blocks 0–1, 1000 cases), for comparison runs.
     "demo1": Preset("demo1"),
     # A few seconds end to end: the pipeline test (tiny model, 3 cases, a handful of steps per stage).

@@ -220,7 +220,8 @@ def train_stage3(preset: Preset, tok: WordTokenizer, run: str, stage2_path: str,
         return multitask_loss(model, tokens, bs, findings=batches.labels(idx), finding_weight=preset.finding_loss_weight,
                               gate_task_weight=preset.gate_task_weight, detail_logits=detail,
                               finding_loss_before_evidence=preset.finding_loss_before_evidence,
-                              distill_weight=preset.decision_distill_weight, no_id=tok.ids["▁no"])
+                              distill_weight=preset.decision_distill_weight, no_id=tok.ids["▁no"],
+                              distill_task_weights=(1.0, preset.presence_distill_weight))
 
     if preset.decision_distill_weight > 0 and model.detail is None:
         raise ValueError(f"preset {preset.name}: decision distillation needs the detail branch (detail_from)")

@@ -121,3 +121,32 @@ def test_multitask_loss_adds_the_weighted_mean_distillation_and_needs_the_branch
         assert float(with_it - base) == pytest.approx(2.0 * info["distill"], rel=1e-4)
         with pytest.raises(ValueError, match="detail branch"):
             multitask_loss(model, tokens, [batch], distill_weight=1.0, no_id=no_id)
+
+
+def test_task_weights_count_each_sub_batchs_decisions_that_many_times_in_the_mean():
+    model, tok, _ = tiny_model()
+    model.enable_finding_evidence()
+    model.enable_detail_evidence(DetailNet(4).state_dict())
+    x = torch.randn(2, 3, 4, 32, 32)
+    tokens = model.encoder.encode_slices(x)
+    with torch.no_grad():
+        detail = model.detail(x)
+    lines = _lines(2)
+    report = [l for l in lines if l["task"] == "report"][:1]
+    presence = [l for l in lines if l.get("qtype", "").startswith("presence:")][:1]
+    n_img = model.cfg.num_image_tokens
+    batches = []
+    for group in (report, presence):
+        samples = [_sample(tok, l, n_img) for l in group]
+        batches.append(collate(tok, samples, 4.0, [finding_decisions(tok, l, i, p) for l, (i, p) in zip(group, samples)]))
+    no_id = tok.ids["▁no"]
+
+    def distill(weights):
+        return multitask_loss(model, tokens, batches, detail_logits=detail, distill_weight=1.0, no_id=no_id,
+                              distill_task_weights=weights)[1]["distill"]
+
+    with torch.no_grad():
+        only_report, only_presence = distill((1.0, 0.0)), distill((0.0, 1.0))
+        # 8 report decisions and 1 presence decision; weight 8 on the presence one makes the two count alike
+        assert distill((1.0, 8.0)) == pytest.approx((only_report + only_presence) / 2, rel=1e-5)
+        assert distill(None) == pytest.approx((8 * only_report + only_presence) / 9, rel=1e-5)
