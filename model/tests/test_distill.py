@@ -96,7 +96,8 @@ def test_the_distillation_is_the_bce_of_one_minus_p_no_against_the_belief_and_le
     assert float(decision_distillation(logits, torch.zeros(0, 3, dtype=torch.long), beliefs, no_id)) == 0.0
 
 
-def test_multitask_loss_adds_the_weighted_mean_distillation_and_needs_the_branch():
+def _model_with_branch():
+    """The tiny model with finding evidence and a detail branch; its per-slice tokens and branch logits for 2 volumes."""
     model, tok, _ = tiny_model()
     model.enable_finding_evidence()
     model.enable_detail_evidence(DetailNet(4).state_dict())
@@ -104,6 +105,11 @@ def test_multitask_loss_adds_the_weighted_mean_distillation_and_needs_the_branch
     tokens = model.encoder.encode_slices(x)
     with torch.no_grad():
         detail = model.detail(x)
+    return model, tok, tokens, detail
+
+
+def test_multitask_loss_adds_the_weighted_mean_distillation_and_needs_the_branch():
+    model, tok, tokens, detail = _model_with_branch()
     lines = [l for l in _lines(2) if l["task"] == "report"]
     n_img = model.cfg.num_image_tokens
     samples = [_sample(tok, l, n_img) for l in lines]
@@ -124,13 +130,7 @@ def test_multitask_loss_adds_the_weighted_mean_distillation_and_needs_the_branch
 
 
 def test_task_weights_count_each_sub_batchs_decisions_that_many_times_in_the_mean():
-    model, tok, _ = tiny_model()
-    model.enable_finding_evidence()
-    model.enable_detail_evidence(DetailNet(4).state_dict())
-    x = torch.randn(2, 3, 4, 32, 32)
-    tokens = model.encoder.encode_slices(x)
-    with torch.no_grad():
-        detail = model.detail(x)
+    model, tok, tokens, detail = _model_with_branch()
     lines = _lines(2)
     report = [l for l in lines if l["task"] == "report"][:1]
     presence = [l for l in lines if l.get("qtype", "").startswith("presence:")][:1]
