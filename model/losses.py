@@ -72,7 +72,7 @@ def multitask_loss(model: CTLensMLLM, tokens: torch.Tensor, batches: list[dict],
     distill = distill_weight > 0
     if distill and (detail_logits is None or no_id is None):
         raise ValueError("decision distillation needs the detail branch's logits and the id of \"no\"")
-    ce, start, kl, n_dec = 0.0, 0, 0.0, 0
+    ce, start, bce_sum, n_dec = 0.0, 0, 0.0, 0
     for i, (e, b) in enumerate(zip(embeds, batches)):
         n = b["input_ids"].shape[0]
         part, logits = lm_loss(model, b, feats[start : start + n], e, with_logits=True)
@@ -80,16 +80,16 @@ def multitask_loss(model: CTLensMLLM, tokens: torch.Tensor, batches: list[dict],
         if distill and "decisions" in b:
             w = distill_task_weights[i] if distill_task_weights else 1.0
             beliefs = torch.sigmoid(detail_logits[start : start + n])
-            kl = kl + w * decision_distillation(logits, b["decisions"], beliefs, no_id)
+            bce_sum = bce_sum + w * decision_distillation(logits, b["decisions"], beliefs, no_id)
             n_dec += w * b["decisions"].shape[0]
         start += n
     ce = ce / start
     loss = ce + model.cfg.encoder.moe.aux_loss_weight * aux
     info = {"ce": float(ce), "aux": float(aux)}
     if distill and n_dec:
-        kl = kl / n_dec
-        loss = loss + distill_weight * kl
-        info["distill"] = float(kl)
+        distilled = bce_sum / n_dec
+        loss = loss + distill_weight * distilled
+        info["distill"] = float(distilled)
     if gate_task_weight > 0 and routing is not None:
         gates = routing[0]  # [B,K,G]
         task = torch.cat([torch.full((b["input_ids"].shape[0],), i, dtype=torch.long) for i, b in enumerate(batches)])
