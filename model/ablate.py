@@ -159,11 +159,10 @@ def decision_metrics(model, tok, pre, test_path: str, cases: int) -> dict:
 
     from .analysis import auc
     from .evaluate import read_jsonl
-    from .generate import encode_prompt
+    from .generate import encode_prompt, teacher_forced_logits
     from .labeller import FINDINGS
     from .metrics import is_closed, micro_f1, reference_choice
     from .reports import REPORT_PROMPTS
-    from .mllm import merge_image_features
     from .preprocess import preprocess_file
 
     lines = first_cases(read_jsonl(test_path), cases)
@@ -181,13 +180,8 @@ def decision_metrics(model, tok, pre, test_path: str, cases: int) -> dict:
     def run(px, question_ids, answer_ids):
         prompt = [tok.bos_id] + question_ids + [tok.image_id] + [tok.answer_id]
         pv = encode_prompt(model, px, prompt)
-        ids = pv.ids + answer_ids
-        emb = model.embed_tokens(torch.tensor([ids]))
-        mask = torch.tensor([ids]) == model.cfg.image_token_id
-        emb = merge_image_features(emb, pv.image_features, mask)
-        logits, _ = model.llm(emb, torch.ones(1, len(ids), dtype=torch.long), torch.arange(len(ids))[None])
         gates = pv.routing[0][0].mean(0) if pv.routing is not None else None
-        return logits[0].log_softmax(-1), len(pv.ids), gates
+        return teacher_forced_logits(model, pv, answer_ids).log_softmax(-1), len(pv.ids), gates
 
     for l in lines:
         c = per_case.setdefault(l["case"], {"tp": 0, "fp": 0, "fn": 0, "hit": 0, "n": 0})

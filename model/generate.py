@@ -56,6 +56,16 @@ def encode_prompt(model: CTLensMLLM, pixel_values: torch.Tensor, prompt_ids: lis
     return PromptVision(ids, image_mask, embeds, text, feats, routing)
 
 
+@torch.no_grad()
+def teacher_forced_logits(model: CTLensMLLM, pv: PromptVision, answer_ids: list[int]) -> torch.Tensor:
+    """Logits [S,V] over the prompt of ``pv`` followed by ``answer_ids``, in one pass without a cache: those at
+    position k predict token k + 1 (answer token j is predicted at len(pv.ids) + j − 1)."""
+    t = torch.tensor([list(pv.ids) + list(answer_ids)])
+    embeds = merge_image_features(model.embed_tokens(t), pv.image_features, t == model.cfg.image_token_id)
+    logits, _ = model.llm(embeds, torch.ones_like(t), torch.arange(t.shape[1])[None])
+    return logits[0]
+
+
 def apply_repetition_penalty(logits: torch.Tensor, seen: list[int], penalty: float) -> torch.Tensor:
     """CTRL rule (as transformers): a seen token's logit is divided by the penalty if positive, else multiplied."""
     if penalty == 1.0 or not seen:
