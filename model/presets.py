@@ -142,6 +142,18 @@ def _with_cells(name: str, **change) -> Preset:
     return _after_21(name, **{"stage3_steps": 1500, "detail_from": "detail_cells/detail.pt", **change})
 
 
+def _taught(name: str, **change) -> Preset:
+    """``_with_cells`` at package 2.2's map rate (1e-2) with the finding decisions taught by the branch at weight 1
+    (Deviation 21): package 2.3's recipe, unless ``change`` says otherwise."""
+    return _with_cells(name, **{"detail_evidence_lr": 1e-2, "decision_distill_weight": 1.0, **change})
+
+
+def _after_23(name: str, **change) -> Preset:
+    """Package 2.3's recipe continued from its checkpoint (cells_taught/stage3.pt), 1,000 more stage-3 steps."""
+    return _taught(name, **{"stage3_steps": 1000, "stage3_from": "cells_taught/stage3.pt", "detail_from": None,
+                            **change})
+
+
 PRESETS = {
     # 32×128×128 input, patch 32 (4×4 tokens a slice, 512 visual tokens), every encoder block trained, 10,000
     # training phantoms, reports whose sentences decide polarity at their first token, a task-supervised gate.
@@ -197,22 +209,18 @@ PRESETS = {
     # demo_cells_faster (package 2.2's recipe) whose finding decisions also learn from the branch's beliefs
     # (Deviation 21), at two weights:
     #   python3 -m model.train --preset demo_cells_taught --out model/runs/cells_taught
-    "demo_cells_taught": _with_cells("demo_cells_taught", detail_evidence_lr=1e-2, decision_distill_weight=1.0),
+    "demo_cells_taught": _taught("demo_cells_taught"),
     #   python3 -m model.train --preset demo_cells_taught4 --out model/runs/cells_taught4
-    "demo_cells_taught4": _with_cells("demo_cells_taught4", detail_evidence_lr=1e-2, decision_distill_weight=4.0),
+    "demo_cells_taught4": _taught("demo_cells_taught4", decision_distill_weight=4.0),
     # demo_cells_taught with another batch order (seed 1): the seed range of its gain.
     #   python3 -m model.train --preset demo_cells_taught_s1 --out model/runs/cells_taught_s1
-    "demo_cells_taught_s1": _with_cells("demo_cells_taught_s1", detail_evidence_lr=1e-2, decision_distill_weight=1.0,
-                                        stage3_seed=1),
+    "demo_cells_taught_s1": _taught("demo_cells_taught_s1", stage3_seed=1),
     # Package 2.3 continued 1,000 steps with the presence questions' decisions weighted 8× in the distillation, and
     # its control, 1,000 more steps as they were (Deviation 21):
     #   python3 -m model.train --preset demo_taught_presence --out model/runs/taught_presence
     #   python3 -m model.train --preset demo_taught_more --out model/runs/taught_more
-    "demo_taught_presence": _after_21("demo_taught_presence", stage3_steps=1000, stage3_from="cells_taught/stage3.pt",
-                                      detail_evidence_lr=1e-2, decision_distill_weight=1.0,
-                                      presence_distill_weight=8.0),
-    "demo_taught_more": _after_21("demo_taught_more", stage3_steps=1000, stage3_from="cells_taught/stage3.pt",
-                                  detail_evidence_lr=1e-2, decision_distill_weight=1.0),
+    "demo_taught_presence": _after_23("demo_taught_presence", presence_distill_weight=8.0),
+    "demo_taught_more": _after_23("demo_taught_more"),
     # The 1.0 recipe (16×64×64, frozen blocks 0–1, 1000 cases), for comparison runs.
     "demo1": Preset("demo1"),
     # A few seconds end to end: the pipeline test (tiny model, 3 cases, a handful of steps per stage).
