@@ -172,7 +172,7 @@ describe('webview/standalone page in headless Chromium', function () {
       await waitSettled(page);
       await page.evaluate(() => window.ctlViewer!.settled());
       const skipping = await canvasPixels(page, '3d');
-      // An overlay sends the ray-march down its plain path (every sample, no bricks, no box); one with nothing in
+      // An overlay sends the ray-march down its plain path (every sample, no brick skipping); one with nothing in
       // it adds no colour, so the two images must agree.
       await page.evaluate(() => window.ctlStandalone!.loadOverlay('/empty-mask.nii.gz'));
       await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
