@@ -221,6 +221,21 @@ PRESETS = {
     #   python3 -m model.train --preset demo_taught_more --out model/runs/taught_more
     "demo_taught_presence": _after_23("demo_taught_presence", presence_distill_weight=8.0),
     "demo_taught_more": _after_23("demo_taught_more"),
+    # Package 2.3's recipe with a sharper branch, the one change: model.detail with 4,500 crop steps instead of
+    # 3,000 (Deviation 22), at batch orders 0 and 1:
+    #   python3 -m model.detail --data model/runs/demo/data --out model/runs/detail_sharp/detail.pt --cells demo \
+    #       --crop-steps 4500 --steps 300 --batch 12 --eval-every 150
+    #   python3 -m model.train --preset demo_sharp_taught --out model/runs/sharp_taught
+    #   python3 -m model.train --preset demo_sharp_taught_s1 --out model/runs/sharp_taught_s1
+    "demo_sharp_taught": _taught("demo_sharp_taught", detail_from="detail_sharp/detail.pt"),
+    "demo_sharp_taught_s1": _taught("demo_sharp_taught_s1", detail_from="detail_sharp/detail.pt", stage3_seed=1),
+    # The shorter form this session's machine allowed (1,500 steps ran at 0.28 it/s there): package 2.3 with its
+    # branch replaced by the sharper one (its evidence map kept), 500 more steps; and its control, 500 more steps
+    # with 2.3's own branch (Deviation 22):
+    #   python3 -m model.train --preset demo_sharp_swap --out model/runs/sharp_swap
+    #   python3 -m model.train --preset demo_taught_more500 --out model/runs/taught_more500
+    "demo_sharp_swap": _after_23("demo_sharp_swap", stage3_steps=500, detail_from="detail_sharp/detail.pt"),
+    "demo_taught_more500": _after_23("demo_taught_more500", stage3_steps=500),
     # The 1.0 recipe (16×64×64, frozen blocks 0–1, 1000 cases), for comparison runs.
     "demo1": Preset("demo1"),
     # A few seconds end to end: the pipeline test (tiny model, 3 cases, a handful of steps per stage).

@@ -209,7 +209,7 @@ def train_stage3(preset: Preset, tok: WordTokenizer, run: str, stage2_path: str,
         model.enable_finding_evidence()
     pre = PreprocessConfig(input_size=[preset.slices, preset.image_size, preset.image_size],
                            hu_windows=[tuple(w) for w in preset.stage3_windows])
-    if preset.detail_from and model.detail is None:
+    if preset.detail_from:
         add_detail_branch(model, os.path.join(RUNS, preset.detail_from), pre)
     n_img = model.cfg.num_image_tokens
     batches = CTBatches(tok, data["lines"], n_img, preset, "stage3", preset.stage3_seed)
@@ -243,10 +243,19 @@ def train_stage3(preset: Preset, tok: WordTokenizer, run: str, stage2_path: str,
 
 
 def add_detail_branch(model: CTLensMLLM, path: str, pre: PreprocessConfig) -> None:
-    """The stand-alone-trained detail branch (model/detail.py) into ``model``; its input windows must be the run's."""
-    from .detail import load_detail
+    """The stand-alone-trained detail branch (model/detail.py) into ``model``; its input windows must be the run's.
+    A model that has a branch already gets the new one's weights in its place and keeps its trained evidence map
+    (Deviation 22: package 2.3 with a sharper branch); a model without one gets it with a zero map."""
+    from .detail import DetailNet, load_detail
 
     windows, state = load_detail(path)
     if [tuple(w) for w in windows] != [tuple(w) for w in pre.hu_windows]:
         raise ValueError(f"{path} was trained on HU windows {windows}, this stage uses {pre.hu_windows}")
-    model.enable_detail_evidence(state)
+    if model.detail is None:
+        model.enable_detail_evidence(state)
+        return
+    shape = DetailNet.shape_of(state)
+    if (shape["width"], shape["cells"]) != (model.cfg.detail_width, model.cfg.detail_cells):
+        raise ValueError(f"{path} is a branch of width {shape['width']} (cells {shape['cells']}), the model's has width "
+                         f"{model.cfg.detail_width} (cells {model.cfg.detail_cells})")
+    model.detail.load_state_dict(state)

@@ -276,3 +276,34 @@ def test_the_finding_loss_before_evidence_trains_no_evidence_map():
     assert before["detail"] is None or float(before["detail"].abs().max()) == 0
     assert before["finding"] is None or float(before["finding"].abs().max()) == 0
     assert float(before["head"].abs().max()) > 0  # the head itself still learns
+
+
+def test_a_second_branch_replaces_the_first_and_keeps_its_trained_evidence_map(tmp_path):
+    from model.preprocess import PreprocessConfig
+    from model.stages import add_detail_branch
+
+    windows = [(-600.0, 1500.0), (40.0, 400.0), (-950.0, 100.0)]
+    pre = PreprocessConfig(hu_windows=windows)
+
+    def branch(seed: int, width: int = 4) -> str:
+        torch.manual_seed(seed)
+        path = str(tmp_path / f"branch{seed}-{width}.pt")
+        torch.save({"width": width, "windows": windows, "state": DetailNet(width, batchnorm=True, cells=True).state_dict()}, path)
+        return path
+
+    model, _, _ = tiny_model()
+    model.enable_finding_evidence()
+    add_detail_branch(model, branch(1), pre)  # no branch yet: added with a zero map
+    assert torch.count_nonzero(model.detail_evidence.weight) == 0
+    with torch.no_grad():
+        model.detail_evidence.weight.normal_(0, 0.5)  # as stage 3 trains it
+    trained_map = model.detail_evidence.weight.clone()
+    second = branch(2)
+    add_detail_branch(model, second, pre)
+    expected = load_detail(second)[1]
+    assert all(torch.equal(model.detail.state_dict()[k], v) for k, v in expected.items())
+    assert torch.equal(model.detail_evidence.weight, trained_map)
+    with pytest.raises(ValueError, match="width 8"):
+        add_detail_branch(model, branch(3, width=8), pre)
+    with pytest.raises(ValueError, match="HU windows"):
+        add_detail_branch(model, second, PreprocessConfig())
