@@ -77,7 +77,10 @@ class DetailNet(nn.Module):
         return {"width": state["features.0.0.weight"].shape[0], "cells": "cells.weight" in state}
 
 
-def fold_batchnorm(state: dict, eps: float = 1e-5) -> dict:
+BN_EPS = 1e-5  # torch.nn.BatchNorm3d's default, which DetailNet keeps
+
+
+def fold_batchnorm(state: dict, eps: float = BN_EPS) -> dict:
     """The training form's state (Conv without bias → BatchNorm) → the model form's (Conv with bias), same function
     in eval mode. Why fold: the ONNX export fuses eval BatchNorm into the convolution anyway, and the package's
     weights are read back by name (model/package.py)."""

@@ -236,6 +236,14 @@ PRESETS = {
     #   python3 -m model.train --preset demo_taught_more500 --out model/runs/taught_more500
     "demo_sharp_swap": _after_23("demo_sharp_swap", stage3_steps=500, detail_from="detail_sharp/detail.pt"),
     "demo_taught_more500": _after_23("demo_taught_more500", stage3_steps=500),
+    # Package 2.4 (sharp_swap/stage3.pt, read back from the package) continued 500 more steps as it was: whether its
+    # calcification decisions follow the sharper branch given more time (Deviation 23), beside demo_sharp_taught:
+    #   python3 -m model.train --preset demo_sharp_more500 --out model/runs/sharp_more500
+    "demo_sharp_more500": _after_23("demo_sharp_more500", stage3_steps=500, stage3_from="sharp_swap/stage3.pt"),
+    # ... and 1,000 steps more from there (2.4 + 1,500 in all): its branch's evidence map for calcification had
+    # doubled in those 500 steps (column norm 7.0 → 13.5) while the decisions still called none (Deviation 23):
+    #   python3 -m model.train --preset demo_sharp_more1500 --out model/runs/sharp_more1500
+    "demo_sharp_more1500": _after_23("demo_sharp_more1500", stage3_from="sharp_more500/stage3.pt"),
     # The 1.0 recipe (16×64×64, frozen blocks 0–1, 1000 cases), for comparison runs.
     "demo1": Preset("demo1"),
     # A few seconds end to end: the pipeline test (tiny model, 3 cases, a handful of steps per stage).

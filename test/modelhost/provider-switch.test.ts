@@ -1,10 +1,11 @@
 // The model host switching provider while it runs (the ctlens.executionProvider setting changed): the next load
 // names another provider, the host releases the previous sessions before making the new ones, and the same
 // report comes out. Leaving a GPU provider starts a fresh host (client.ts: onnxruntime keeps the WebGPU device
-// for the life of the process). Measured here: the host's resident memory after cpu → webgpu → cpu is back
-// within 10 % of the first cpu run, and CPU reloads do not grow it (read from /proc, so Linux only). The WebGPU leg needs the software adapter
-// (test/core/model/software-vulkan.ts); without it the leg is skipped, or fails under CTLENS_REQUIRE_BROWSER=1,
-// and the CPU leg (a reload with other session options) still runs.
+// for the life of the process). Measured here: after cpu → webgpu → cpu the WebGPU host has ended and the new
+// host's resident memory is within 25 % of the first cpu run, and CPU reloads do not grow it (read from /proc, so
+// Linux only). The WebGPU leg needs the software adapter (test/core/model/software-vulkan.ts); without it the leg
+// is skipped, or fails under CTLENS_REQUIRE_BROWSER=1, and the CPU leg (a reload with other session options) still
+// runs.
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -22,6 +23,18 @@ function rssMb(pid: number): number | null {
   } catch {
     return null;
   }
+}
+
+/** True once process ``pid`` is gone (Linux: its /proc entry), polling up to ``ms``. */
+async function exited(pid: number, ms: number): Promise<boolean> {
+  for (const t0 = Date.now(); Date.now() - t0 < ms; await new Promise((r) => setTimeout(r, 100))) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return true;
+    }
+  }
+  return false;
 }
 
 async function reportParams(): Promise<GenerateParams> {
@@ -73,7 +86,7 @@ describe('modelhost: switching provider while running', function () {
     }
   });
 
-  it('cpu → webgpu → cpu: same report on both, WebGPU sessions freed (RSS back within 10 %)', async function () {
+  it('cpu → webgpu → cpu: same report on both, WebGPU host ended, RSS back within 25 %', async function () {
     const got = { env: await webGpuEnvOrSkip(this) };
     const logs: string[] = [];
     c = client(got.env, logs);
@@ -97,7 +110,12 @@ describe('modelhost: switching provider while running', function () {
       console.log(
         `      host RSS: cpu ${cpu.rss.toFixed(0)} MB → webgpu ${gpu.rss!.toFixed(0)} MB → cpu ${back.rss!.toFixed(0)} MB (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
       );
-      assert.ok(Math.abs(back.rss! - cpu.rss) <= 0.1 * cpu.rss, `RSS ${cpu.rss} → ${back.rss} MB`);
+      // The two CPU hosts are different processes doing the same work; their readings differ by when V8 last
+      // collected (measured 192 → 238 MB once, with two training jobs on the machine's two cores, against 10 %).
+      // The bound stays as a sanity check; the WebGPU sessions' release is asserted by their host's exit below.
+      assert.ok(Math.abs(back.rss! - cpu.rss) <= 0.25 * cpu.rss, `RSS ${cpu.rss} → ${back.rss} MB`);
     }
+    // What frees the WebGPU sessions for certain: the host that held them has ended.
+    assert.ok(await exited(gpu.pid!, 10_000), `the WebGPU host (pid ${gpu.pid}) is still running`);
   });
 });
