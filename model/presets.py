@@ -244,6 +244,13 @@ PRESETS = {
     # doubled in those 500 steps (column norm 7.0 → 13.5) while the decisions still called none (Deviation 23):
     #   python3 -m model.train --preset demo_sharp_more1500 --out model/runs/sharp_more1500
     "demo_sharp_more1500": _after_23("demo_sharp_more1500", stage3_from="sharp_more500/stage3.pt"),
+    # The same two continuations in batch order 1, run after the choice: the seed range of package 2.5's gain.
+    #   python3 -m model.train --preset demo_sharp_more500_s1 --out model/runs/sharp_more500_s1
+    #   python3 -m model.train --preset demo_sharp_more1500_s1 --out model/runs/sharp_more1500_s1
+    "demo_sharp_more500_s1": _after_23("demo_sharp_more500_s1", stage3_steps=500, stage3_from="sharp_swap/stage3.pt",
+                                       stage3_seed=1),
+    "demo_sharp_more1500_s1": _after_23("demo_sharp_more1500_s1", stage3_from="sharp_more500_s1/stage3.pt",
+                                        stage3_seed=1),
     # The 1.0 recipe (16×64×64, frozen blocks 0–1, 1000 cases), for comparison runs.
     "demo1": Preset("demo1"),
     # A few seconds end to end: the pipeline test (tiny model, 3 cases, a handful of steps per stage).
