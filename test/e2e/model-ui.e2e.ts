@@ -419,6 +419,8 @@ describe('model UI in VS Code (code-server)', function () {
         [viewer, '.ctl-research-notice'],
         [routing, '.ctl-gate-name'],
         [routing, '.ctl-expert-name'],
+        // the selected expert too, whichever it is (the model decides which expert the heatmap starts on)
+        [routing, ".ctl-expert[aria-pressed='true'] .ctl-expert-name"],
       ] as const) {
         const ratio = await contrast(frame, sel);
         assert.ok(ratio >= 4.5, `${theme}: ${sel} contrast ${ratio.toFixed(2)} < 4.5`);
