@@ -244,6 +244,9 @@ PRESETS = {
     # doubled in those 500 steps (column norm 7.0 → 13.5) while the decisions still called none (Deviation 23):
     #   python3 -m model.train --preset demo_sharp_more1500 --out model/runs/sharp_more1500
     "demo_sharp_more1500": _after_23("demo_sharp_more1500", stage3_from="sharp_more500/stage3.pt"),
+    # Package 2.5 trained 1,000 steps more again (a measurement of the trend, not a candidate: Deviation 23):
+    #   python3 -m model.train --preset demo_sharp_more2500 --out model/runs/sharp_more2500
+    "demo_sharp_more2500": _after_23("demo_sharp_more2500", stage3_from="sharp_more1500/stage3.pt"),
     # The same two continuations in batch order 1, run after the choice: the seed range of package 2.5's gain.
     #   python3 -m model.train --preset demo_sharp_more500_s1 --out model/runs/sharp_more500_s1
     #   python3 -m model.train --preset demo_sharp_more1500_s1 --out model/runs/sharp_more1500_s1
