@@ -95,6 +95,23 @@ def fold_batchnorm(state: dict, eps: float = BN_EPS) -> dict:
     return out
 
 
+def unfold_batchnorm(folded: dict, eps: float = BN_EPS) -> dict:
+    """The inverse of ``fold_batchnorm``: a model-form state (Conv with bias) → a training-form one whose BatchNorms
+    have scale 1 and shift the bias, so folding it again gives the same weights exactly (1 − ε + ε is 1.0 in
+    float32). Why: a package holds only the folded branch, and ``model.detail`` checkpoints are the training form."""
+    out = {k: v.clone() for k, v in folded.items() if k.startswith(("head.", "cells."))}
+    i = 0
+    while f"features.{i}.0.weight" in folded:
+        w, b = folded[f"features.{i}.0.weight"], folded[f"features.{i}.0.bias"]
+        n = w.shape[0]
+        out.update({f"features.{i}.0.weight": w.clone(), f"features.{i}.1.weight": torch.ones(n),
+                    f"features.{i}.1.bias": b.clone(), f"features.{i}.1.running_mean": torch.zeros(n),
+                    f"features.{i}.1.running_var": torch.full((n,), 1.0) - eps,
+                    f"features.{i}.1.num_batches_tracked": torch.tensor(0)})
+        i += 1
+    return out
+
+
 def load_detail(path: str) -> tuple[list, dict]:
     """A ``python3 -m model.detail`` checkpoint → (HU windows, DetailNet state in the model form)."""
     ck = torch.load(path, map_location="cpu")

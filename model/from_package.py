@@ -25,43 +25,30 @@ from dataclasses import asdict
 import torch
 
 from .checkpoints import save_checkpoint
-from .detail import BN_EPS
-from .package import PackageError, load_package
+from .detail import unfold_batchnorm
+from .package import PackageError, PackageModel, load_package
 from .presets import PRESETS
 from .stages import Variant
 
 
-def stage3_payload(package_dir: str, preset: str) -> dict:
-    """The checkpoint ``train_stage3`` writes, rebuilt from a package: weights, config, routed, vocabulary and
+def stage3_payload(pm: PackageModel, preset: str) -> dict:
+    """The checkpoint ``train_stage3`` writes, rebuilt from a loaded package: weights, config, routed, vocabulary and
     preprocessing (the package's HU windows). ``preset`` names the run it stands for (continuations read it)."""
-    pm = load_package(package_dir)
     if pm.model.finding_head is None:
-        raise PackageError(f"{package_dir} has no finding head: only stage-3 packages (2.1 and later) continue here")
+        raise PackageError(f"{pm.dir} has no finding head: only stage-3 packages (2.1 and later) continue here")
     return dict(model=pm.model.state_dict(), config=pm.model.cfg.to_dict(), routed=True, vocab=pm.tokenizer.vocab,
                 preprocess=asdict(pm.preprocess), variant=asdict(Variant()), preset=preset, steps=0,
-                from_package=os.path.abspath(package_dir), package_version=pm.config.get("ctlens", {}).get("version"))
+                from_package=os.path.abspath(pm.dir), package_version=pm.ctlens.get("version"))
 
 
-def detail_payload(package_dir: str) -> dict:
-    """The package's detail branch in ``model.detail``'s training form: each folded convolution (weight, bias)
-    becomes a convolution and a BatchNorm whose scale is 1 and whose shift is the bias, so ``load_detail`` folds it
-    back to the same weights (exactly: 1 − ε + ε is 1.0 in float32)."""
-    pm = load_package(package_dir)
+def detail_payload(pm: PackageModel) -> dict:
+    """The loaded package's detail branch as a ``model.detail`` checkpoint (the training form, ``unfold_batchnorm``),
+    which ``load_detail`` folds back to the package's weights exactly."""
     if pm.model.detail is None:
-        raise PackageError(f"{package_dir} has no detail branch")
-    folded = pm.model.detail.state_dict()
-    state = {k: v.clone() for k, v in folded.items() if k.startswith(("head.", "cells."))}
-    i = 0
-    while f"features.{i}.0.weight" in folded:
-        w, b = folded[f"features.{i}.0.weight"], folded[f"features.{i}.0.bias"]
-        n = w.shape[0]
-        state.update({f"features.{i}.0.weight": w.clone(), f"features.{i}.1.weight": torch.ones(n),
-                      f"features.{i}.1.bias": b.clone(), f"features.{i}.1.running_mean": torch.zeros(n),
-                      f"features.{i}.1.running_var": torch.full((n,), 1.0) - BN_EPS,
-                      f"features.{i}.1.num_batches_tracked": torch.tensor(0)})
-        i += 1
+        raise PackageError(f"{pm.dir} has no detail branch")
     return {"width": pm.model.cfg.detail_width, "windows": [list(w) for w in pm.preprocess.hu_windows],
-            "state": state, "step": -1, "from_package": os.path.abspath(package_dir)}
+            "state": unfold_batchnorm(pm.model.detail.state_dict()), "step": -1,
+            "from_package": os.path.abspath(pm.dir)}
 
 
 def main(argv=None) -> int:
@@ -73,8 +60,9 @@ def main(argv=None) -> int:
     p.add_argument("--data", help="link the run folder's data/ to this training-data folder")
     a = p.parse_args(argv)
     try:
-        payload = stage3_payload(a.package, a.preset)
-        detail = detail_payload(a.package) if a.detail_out else None
+        pm = load_package(a.package)
+        payload = stage3_payload(pm, a.preset)
+        detail = detail_payload(pm) if a.detail_out else None
     except PackageError as e:
         p.exit(1, f"model.from_package: {e}\n")
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)

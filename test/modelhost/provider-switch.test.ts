@@ -25,7 +25,7 @@ function rssMb(pid: number): number | null {
   }
 }
 
-/** True once process ``pid`` is gone (Linux: its /proc entry), polling up to ``ms``. */
+/** True once process `pid` is gone (signal 0 finds no such process), polling up to `ms`. */
 async function exited(pid: number, ms: number): Promise<boolean> {
   for (const t0 = Date.now(); Date.now() - t0 < ms; await new Promise((r) => setTimeout(r, 100))) {
     try {
