@@ -247,6 +247,17 @@ PRESETS = {
     # Package 2.5 trained 1,000 steps more again (a measurement of the trend, not a candidate: Deviation 23):
     #   python3 -m model.train --preset demo_sharp_more2500 --out model/runs/sharp_more2500
     "demo_sharp_more2500": _after_23("demo_sharp_more2500", stage3_from="sharp_more1500/stage3.pt"),
+    # Session 26's candidates for the next package (model/README.md, Deviation 24), chosen by a rule written before
+    # scoring: package 2.5 continued in two chains of two 1,000-step legs (each a warm restart, as every continuation
+    # since 2.4). A leg's batches are a function of (step, batch order), so every leg in batch order 0 since 2.4
+    # re-drew the same 4,000 reports (a third of the 10,000 cases); the fresh chain reads batch orders 2 and 3, new:
+    #   python3 -m model.train --preset demo_sharp_more2500 --out model/runs/sharp_more2500     (order 0, as before)
+    #   python3 -m model.train --preset demo_sharp_more3500 --out model/runs/sharp_more3500     (then order 2)
+    #   python3 -m model.train --preset demo_sharp_fresh2500 --out model/runs/sharp_fresh2500   (order 2)
+    #   python3 -m model.train --preset demo_sharp_fresh3500 --out model/runs/sharp_fresh3500   (then order 3)
+    "demo_sharp_more3500": _after_23("demo_sharp_more3500", stage3_from="sharp_more2500/stage3.pt", stage3_seed=2),
+    "demo_sharp_fresh2500": _after_23("demo_sharp_fresh2500", stage3_from="sharp_more1500/stage3.pt", stage3_seed=2),
+    "demo_sharp_fresh3500": _after_23("demo_sharp_fresh3500", stage3_from="sharp_fresh2500/stage3.pt", stage3_seed=3),
     # The same two continuations in batch order 1, run after the choice: the seed range of package 2.5's gain.
     #   python3 -m model.train --preset demo_sharp_more500_s1 --out model/runs/sharp_more500_s1
     #   python3 -m model.train --preset demo_sharp_more1500_s1 --out model/runs/sharp_more1500_s1
