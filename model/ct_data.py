@@ -35,10 +35,10 @@ def _another_writer_finished(part: str, done) -> bool:
     return False
 
 
-def build_ct_data(preset: Preset, split: str, n: int, data_dir: str) -> dict:
-    """Generate ``n`` cases of ``split`` in memory: resampled HU [n,D,H,W] (float16) + the dataset lines."""
-    from .synth import dataset_lines, generate_case
-
+def build_ct_data(preset: Preset, split: str, n: int, data_dir: str, workers: int = 1) -> dict:
+    """Generate ``n`` cases of ``split`` in memory: resampled HU [n,D,H,W] (float16) + the dataset lines. With
+    ``workers`` > 1 that many processes generate contiguous index ranges into the same file (the same cases as one
+    process: a case depends only on seed, split and index)."""
     os.makedirs(data_dir, exist_ok=True)
     hu_path = os.path.join(data_dir, f"{split}_hu.npy")
     lines_path = os.path.join(data_dir, f"{split}_lines.jsonl")
@@ -47,28 +47,49 @@ def build_ct_data(preset: Preset, split: str, n: int, data_dir: str) -> dict:
         if hu.shape[0] == n:
             with open(lines_path) as f:
                 return {"hu": hu, "lines": [json.loads(l) for l in f]}
-    if _another_writer_finished(hu_path + ".part.npy", lambda: os.path.exists(hu_path) and os.path.exists(lines_path)):
+    part = hu_path + ".part.npy"
+    if _another_writer_finished(part, lambda: os.path.exists(hu_path) and os.path.exists(lines_path)):
         return build_ct_data(preset, split, n, data_dir)  # another process (--data-only) was on it
     d, h, w = preset.slices, preset.image_size, preset.image_size
     # written in place on disk (10,000 cases of 32×128×128 are 10 GB), renamed when complete
-    hu_all = np.lib.format.open_memmap(hu_path + ".part.npy", mode="w+", dtype=np.float16, shape=(n, d, h, w))
+    np.lib.format.open_memmap(part, mode="w+", dtype=np.float16, shape=(n, d, h, w)).flush()
+    workers = max(1, min(workers, n))
+    bounds = [(n * k // workers, n * (k + 1) // workers) for k in range(workers)]
+    if workers == 1:
+        lines = _fill_cases(preset, split, part, *bounds[0])
+    else:
+        import multiprocessing
+
+        # spawn, not fork: a forked child would inherit the parent's torch thread pool state
+        with multiprocessing.get_context("spawn").Pool(workers, torch.set_num_threads, (1,)) as pool:
+            lines = [l for chunk in pool.starmap(_fill_cases, [(preset, split, part, a, b) for a, b in bounds])
+                     for l in chunk]
+    with open(lines_path, "w") as f:
+        for line in lines:
+            f.write(json.dumps(line) + "\n")
+    os.replace(part, hu_path)
+    return {"hu": np.load(hu_path, mmap_mode="r"), "lines": lines}
+
+
+def _fill_cases(preset: Preset, split: str, part: str, start: int, stop: int) -> list[dict]:
+    """Cases start..stop-1 into rows of the memory-mapped ``part`` file; returns their dataset lines."""
+    from .synth import dataset_lines, generate_case
+
+    d, h, w = preset.slices, preset.image_size, preset.image_size
+    hu_all = np.load(part, mmap_mode="r+")
     lines = []
     t0 = time.time()
-    for i in range(n):
+    for i in range(start, stop):
         case = generate_case(preset.seed, split, i, size=tuple(preset.synth_size))
         hu_all[i] = resample(torch.from_numpy(_case_hu(case)).permute(2, 1, 0), (d, h, w)).numpy()
         for line in dataset_lines(case, f"images/{case.id}.nii.gz"):
             line["index"] = i
             lines.append(line)
-        if (i + 1) % 50 == 0 or i + 1 == n:
-            log(f"data {split}: {i + 1}/{n} cases ({(time.time() - t0) / (i + 1):.2f} s/case)")
+        done = i + 1 - start
+        if done % 50 == 0 or i + 1 == stop:
+            log(f"data {split} {start}–{stop - 1}: {done}/{stop - start} cases ({(time.time() - t0) / done:.2f} s/case)")
     hu_all.flush()
-    del hu_all
-    with open(lines_path, "w") as f:
-        for line in lines:
-            f.write(json.dumps(line) + "\n")
-    os.replace(hu_path + ".part.npy", hu_path)
-    return {"hu": np.load(hu_path, mmap_mode="r"), "lines": lines}
+    return lines
 
 
 # The finding cells: per case and finding, the largest share of one model-input voxel the finding covers, in each

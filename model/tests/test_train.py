@@ -204,3 +204,20 @@ def test_stage3_with_the_detail_branch_keeps_it_frozen_and_trains_its_evidence(t
     monkeypatch.setitem(PRESETS, "tiny_d2", other)
     with pytest.raises(ValueError, match="trained on HU windows"):
         T.main(["--preset", "tiny_d2", "--out", str(tmp_path / "third"), "--threads", "1"])
+
+
+def test_data_workers_generate_the_same_cases_as_one_process(tmp_path):
+    """--data-workers splits the case indices between processes writing one file: same HU and lines as one."""
+    import numpy as np
+
+    from model.ct_data import build_ct_data
+
+    preset = dataclasses.replace(PRESETS["tiny"], train_cases=5)
+    one = build_ct_data(preset, "train", 5, str(tmp_path / "one"))
+    three = build_ct_data(preset, "train", 5, str(tmp_path / "three"), workers=3)
+    assert np.array_equal(np.asarray(one["hu"]), np.asarray(three["hu"])) and np.asarray(one["hu"], dtype=np.float32).std() > 0
+    assert one["lines"] == three["lines"] and [l["index"] for l in three["lines"] if l["task"] == "report"] == [0, 1, 2, 3, 4]
+    assert not any(p.name.endswith(".part.npy") for p in (tmp_path / "three").iterdir())
+    # read back from disk on the next call (no regeneration)
+    again = build_ct_data(preset, "train", 5, str(tmp_path / "three"), workers=3)
+    assert again["lines"] == three["lines"]
