@@ -258,6 +258,10 @@ PRESETS = {
     "demo_sharp_more3500": _after_23("demo_sharp_more3500", stage3_from="sharp_more2500/stage3.pt", stage3_seed=2),
     "demo_sharp_fresh2500": _after_23("demo_sharp_fresh2500", stage3_from="sharp_more1500/stage3.pt", stage3_seed=2),
     "demo_sharp_fresh3500": _after_23("demo_sharp_fresh3500", stage3_from="sharp_fresh2500/stage3.pt", stage3_seed=3),
+    # Package 2.6 (sharp_more3500/stage3.pt, read back from the package) 1,000 steps more in batch order 4, which no
+    # leg has drawn: a measurement of the trend after the choice, scored on validation only (Deviation 24):
+    #   python3 -m model.train --preset demo_sharp_more4500 --out model/runs/sharp_more4500
+    "demo_sharp_more4500": _after_23("demo_sharp_more4500", stage3_from="sharp_more3500/stage3.pt", stage3_seed=4),
     # The same two continuations in batch order 1, run after the choice: the seed range of package 2.5's gain.
     #   python3 -m model.train --preset demo_sharp_more500_s1 --out model/runs/sharp_more500_s1
     #   python3 -m model.train --preset demo_sharp_more1500_s1 --out model/runs/sharp_more1500_s1
