@@ -162,20 +162,23 @@ def bootstrap(lines: list[dict], others: dict[str, list[dict]] | None = None, n:
 
 
 # --- with the model ----------------------------------------------------------------------------------------------
-def finding_auc(pkg, cases: list[dict], root: str) -> dict:
-    """AUC of log P(yes) − log P(no) on "Is there {finding}?" for every finding of every case."""
+def presence_log_odds(pkg, px, finding: str) -> float:
+    """The package's log P("yes") − log P("no") at the answer of "Is there {finding}?" on pixel values ``px``."""
     import torch
 
-    tok = pkg.tokenizer
-    yes, no = tok.ids["▁yes"], tok.ids["▁no"]
+    gen = pkg.generate(px, "vqa", f"Is there {PRESENCE_NAME[finding]}?", max_new_tokens=1, do_sample=False)
+    lp = torch.log_softmax(gen.prefill_logits.float(), -1)
+    return float(lp[pkg.tokenizer.ids["▁yes"]] - lp[pkg.tokenizer.ids["▁no"]])
+
+
+def finding_auc(pkg, cases: list[dict], root: str) -> dict:
+    """AUC of log P(yes) − log P(no) on "Is there {finding}?" for every finding of every case."""
     scores = defaultdict(list)
     truth = defaultdict(list)
     for c in cases:
         px = pkg.pixels(os.path.join(root, c["image"]))
         for f in FINDINGS:
-            gen = pkg.generate(px, "vqa", f"Is there {PRESENCE_NAME[f]}?", max_new_tokens=1, do_sample=False)
-            lp = torch.log_softmax(gen.prefill_logits.float(), -1)
-            scores[f].append(float(lp[yes] - lp[no]))
+            scores[f].append(presence_log_odds(pkg, px, f))
             truth[f].append(bool(c["labels"][f]))
     return {f: auc(scores[f], truth[f]) for f in FINDINGS}
 

@@ -44,7 +44,7 @@ def main(argv=None) -> int:
     import torch
 
     from .generate import encode_prompt, teacher_forced_logits
-    from .metrics import score
+    from .metrics import closed_correct
     from .package import load_package
 
     lines = [l for l in (json.loads(x) for x in open(path, encoding="utf-8")) if l["task"] == "vqa" and l.get("choices")]
@@ -65,8 +65,8 @@ def main(argv=None) -> int:
         greedy = pkg.decode(pkg.generate(px, "vqa", l["question"]).ids)
         c = counts[l["qtype"].split(":")[0]]
         c[0] += 1
-        c[1] += int(score([dict(l, prediction=greedy)])["closed_vqa_accuracy"] == 1)
-        c[2] += int(ranked.lower() == l["answer"].lower())
+        c[1] += int(closed_correct(l, greedy))  # the benchmark's rule: the letter
+        c[2] += int(closed_correct(l, ranked))
         c[3] += int(answer_text(greedy) == answer_text(l["answer"]))
     rows = {k: {"n": v[0], "greedy": v[1] / v[0], "ranked": v[2] / v[0], "greedy_text": v[3] / v[0]}
             for k, v in sorted(counts.items())}

@@ -16,7 +16,7 @@ import os
 import sys
 from collections import defaultdict
 
-from .analysis import auc
+from .analysis import auc, presence_log_odds
 
 SIZE_BINS = ((6, 10), (11, 15), (16, 20), (21, 30))  # mm; model.phantom draws 6–30
 
@@ -56,23 +56,16 @@ def main(argv=None) -> int:
     p.add_argument("--data", required=True, help="a model.synth folder (cases.jsonl, images/)")
     p.add_argument("--json", action="store_true")
     a = p.parse_args(argv)
-    import torch
-
-    from .package import load_package
-
     path = os.path.join(a.data, "cases.jsonl")
     if not os.path.isfile(path):
         print(f"model.nodule_size: no cases.jsonl in {a.data} (make one with python3 -m model.synth)", file=sys.stderr)
         return 2
+    from .package import load_package
+
     cases = [json.loads(l) for l in open(path, encoding="utf-8")]
     pkg = load_package(a.package)
-    yes, no = pkg.tokenizer.ids["▁yes"], pkg.tokenizer.ids["▁no"]
-    rows = []
-    for c in cases:
-        gen = pkg.generate(pkg.pixels(os.path.join(a.data, c["image"])), "vqa", "Is there a lung nodule?",
-                           max_new_tokens=1, do_sample=False)
-        lp = torch.log_softmax(gen.prefill_logits.float(), -1)
-        rows.append((float(lp[yes] - lp[no]), c["labels"]["lung_nodule"]))
+    rows = [(presence_log_odds(pkg, pkg.pixels(os.path.join(a.data, c["image"])), "lung_nodule"),
+             c["labels"]["lung_nodule"]) for c in cases]
     negatives = [s for s, label in rows if not label]
     result = {"cases": len(rows), "all": by_bin(rows, lambda _: "all")["all"],
               "by_size": by_bin(rows, lambda n: size_bin(n["size_mm"])), "by_lobe": by_bin(rows, lambda n: n["lobe"]),
