@@ -45,10 +45,14 @@ def main(argv=None) -> int:
 
     from .generate import encode_prompt, teacher_forced_logits
     from .metrics import closed_correct
-    from .package import load_package
+    from .package import PackageError, load_package
 
     lines = [l for l in (json.loads(x) for x in open(path, encoding="utf-8")) if l["task"] == "vqa" and l.get("choices")]
-    pkg = load_package(a.package)
+    try:
+        pkg = load_package(a.package)
+    except (PackageError, OSError) as e:  # a broken or missing package: a message, not a traceback
+        print(f"model.choices: {e}", file=sys.stderr)
+        return 2
     eos = pkg.generation_config["eos_token_id"]
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # n, greedy right, ranked right, text right
     for l in lines:

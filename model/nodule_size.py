@@ -60,10 +60,14 @@ def main(argv=None) -> int:
     if not os.path.isfile(path):
         print(f"model.nodule_size: no cases.jsonl in {a.data} (make one with python3 -m model.synth)", file=sys.stderr)
         return 2
-    from .package import load_package
+    from .package import PackageError, load_package
 
     cases = [json.loads(l) for l in open(path, encoding="utf-8")]
-    pkg = load_package(a.package)
+    try:
+        pkg = load_package(a.package)
+    except (PackageError, OSError) as e:  # a broken or missing package: a message, not a traceback
+        print(f"model.nodule_size: {e}", file=sys.stderr)
+        return 2
     rows = [(presence_log_odds(pkg, pkg.pixels(os.path.join(a.data, c["image"])), "lung_nodule"),
              c["labels"]["lung_nodule"]) for c in cases]
     negatives = [s for s, label in rows if not label]
